@@ -1,0 +1,69 @@
+import type { LabeledData } from '../data/types.js';
+
+/**
+ * One worker's objective f_i on its shard (spec §2). Implementations evaluate in O(nnz of the shard)
+ * and never allocate per call (scratch buffers are made once in the constructor).
+ */
+export interface LocalObjective {
+  readonly d: number;
+  /** N_i, rows in this worker's shard. */
+  readonly rows: number;
+  /** f_i(x). */
+  loss(x: Float64Array): number;
+  /** Writes ∇f_i(x) into `out` (length d); returns f_i(x). */
+  gradient(x: Float64Array, out: Float64Array): number;
+  /**
+   * Minibatch estimate: the same formula with the data term averaged over the local rows
+   * `rows[0..count)` (local indices in [0, N_i)) instead of the whole shard; the regulariser is exact.
+   * Writes into `out`, returns the minibatch loss.
+   */
+  batchGradient(x: Float64Array, rows: Int32Array, count: number, out: Float64Array): number;
+  /**
+   * Optional O(nnz) structure for the importance compressor (a):
+   * out[j] = f_i(x) − f_i(x − eta·v[j]·e_j) for every j. Problems without such structure omit it
+   * and callers fall back to d evaluations of `loss`.
+   */
+  coordinateDecrease?(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void;
+}
+
+/** Smoothness constants (spec §2). */
+export interface Smoothness {
+  readonly L: number;
+  readonly Li: Float64Array;
+  /** L̃ = sqrt((1/n) Σ L_i²) */
+  readonly Ltilde: number;
+}
+
+/** f(x) = (1/n) Σ_i f_i(x) over the n workers' shards (spec §2). */
+export interface Problem {
+  readonly name: string;
+  readonly d: number;
+  readonly workers: readonly LocalObjective[];
+  /** N, all rows across workers. */
+  readonly totalRows: number;
+  /** Whether f is convex (then f* is computed for loss_gap). */
+  readonly convex: boolean;
+  /** f(x) */
+  loss(x: Float64Array): number;
+  /** Writes ∇f(x) into `out`; returns f(x). */
+  gradient(x: Float64Array, out: Float64Array): number;
+  /** Share of rows of `data` (default: the training rows) whose predicted sign matches b. */
+  accuracy(x: Float64Array, data?: LabeledData): number;
+  /** L, L_i, L̃, or undefined when the problem has none in closed form. */
+  smoothness(): Smoothness | undefined;
+}
+
+export interface ProblemOptions {
+  /** λ; when undefined the problem's default (spec §6). */
+  l2?: number;
+  /** Row indices of the training data owned by each worker (shards from data/split). */
+  shards: readonly Int32Array[];
+}
+
+export interface ProblemSpec {
+  readonly name: string;
+  readonly description: string;
+  readonly defaultL2: number;
+  readonly convex: boolean;
+  create(data: LabeledData, options: ProblemOptions): Problem;
+}
