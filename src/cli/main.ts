@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { DcompError } from '../core/errors.js';
+import { log } from './io.js';
+import { COMMANDS } from './commands.js';
+
+export function buildProgram(): Command {
+  const program = new Command('dcomp')
+    .description('Communication compression in distributed optimization: correct, fast, reproducible runs and benchmarks.')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const make of COMMANDS) {
+    const cmd = make();
+    cmd.exitOverride();
+    program.addCommand(cmd);
+  }
+  return program;
+}
+
+/** Entry point: exit codes 0 ok, 1 failed work or gate, 2 bad usage. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // help and version exit 0; everything else commander reports is bad usage
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (err instanceof DcompError) {
+    log(`dcomp: ${err.message}`);
+    return err.exitCode;
+  }
+  log(`dcomp: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return 1;
+}

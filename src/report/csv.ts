@@ -1,0 +1,57 @@
+/**
+ * Pure serializers from run results to the long-format CSV of spec §6. No I/O here.
+ */
+import { stringify } from 'csv-stringify/sync';
+import type { MetricRow, RunResult } from '../bench/types.js';
+
+export const RUN_COLUMNS = [
+  'run_id', 'dataset', 'problem', 'method', 'compressor', 'k', 'workers', 'split', 'seed', 'step', 'backend', 'precision',
+  'iteration', 'epoch', 'loss', 'loss_gap', 'grad_norm_sq', 'train_acc', 'test_acc',
+  'bits_up_per_worker', 'bits_up_total', 'bits_down', 'time_ms', 'status',
+] as const;
+
+/** Bench files carry the experiment name first; everything else is the `dcomp run` layout. */
+export const BENCH_COLUMNS = ['experiment', ...RUN_COLUMNS] as const;
+
+/**
+ * Shortest string that reads back to the same float64 (JavaScript's Number→String is exactly that);
+ * non-finite values as `inf`, `-inf`, `nan`, which pandas, DuckDB and R all read as floats.
+ */
+export function formatNumber(x: number | undefined): string {
+  if (x === undefined) return '';
+  if (Number.isNaN(x)) return 'nan';
+  if (x === Infinity) return 'inf';
+  if (x === -Infinity) return '-inf';
+  return String(x);
+}
+
+export function statusLabel(result: RunResult): string {
+  return result.status === 'completed' ? 'ok' : result.status;
+}
+
+/** One record (array of cells) per logged iteration; `status` is `ok` except on the last row of a run that stopped early. */
+export function runRecords(result: RunResult, experiment?: string): string[][] {
+  const c = result.config;
+  const fixed = [
+    result.runId, c.dataset, c.problem, c.method, c.compressor, c.k === undefined ? '' : String(c.k), String(c.workers), c.split,
+    String(c.seed), formatNumber(result.stepUsed), c.backend, result.precision,
+  ];
+  const last = result.rows.length - 1;
+  return result.rows.map((row: MetricRow, i) => {
+    const cells = [
+      ...fixed,
+      String(row.iteration), formatNumber(row.epoch), formatNumber(row.loss), formatNumber(row.lossGap), formatNumber(row.gradNormSq),
+      formatNumber(row.trainAcc), formatNumber(row.testAcc), formatNumber(row.bitsUpPerWorker), formatNumber(row.bitsUpTotal),
+      formatNumber(row.bitsDown), formatNumber(row.timeMs), i === last && result.status !== 'completed' ? result.status : 'ok',
+    ];
+    return experiment === undefined ? cells : [experiment, ...cells];
+  });
+}
+
+export function csvLines(records: readonly (readonly string[])[]): string {
+  return stringify(records as string[][], { eof: true, record_delimiter: 'unix' });
+}
+
+export function csvHeader(withExperiment: boolean): string {
+  return csvLines([withExperiment ? [...BENCH_COLUMNS] : [...RUN_COLUMNS]]);
+}
