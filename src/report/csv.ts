@@ -36,6 +36,11 @@ export function runRecords(result: RunResult, experiment?: string): string[][] {
     result.runId, c.dataset, c.problem, c.method, c.compressor, c.k === undefined ? '' : String(c.k), String(c.workers), c.split,
     String(c.seed), formatNumber(result.stepUsed), c.backend, result.precision,
   ];
+  if (result.rows.length === 0) {
+    // A run that failed before its first metric still gets one row, so the file records it.
+    const cells = [...fixed, '', '', '', '', '', '', '', '', '', '', '', statusLabel(result)];
+    return [experiment === undefined ? cells : [experiment, ...cells]];
+  }
   const last = result.rows.length - 1;
   return result.rows.map((row: MetricRow, i) => {
     const cells = [
