@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
 import { runCommand } from './run.js';
+import { datasetsCommand } from './datasets.js';
+import { benchCommand } from './bench.js';
+import { plotCommand } from './plot.js';
+import { compareCommand } from './compare.js';
+import { mergeCommand } from './merge.js';
+import { compressorsCommand } from './compressors.js';
 
 /**
  * Every subcommand lives in its own file under src/cli/ and exports a factory `() => Command`;
@@ -7,4 +13,10 @@ import { runCommand } from './run.js';
  */
 export const COMMANDS: ReadonlyArray<() => Command> = [
   runCommand,
+  () => datasetsCommand(),
+  benchCommand,
+  plotCommand,
+  compareCommand,
+  mergeCommand,
+  () => compressorsCommand(),
 ];

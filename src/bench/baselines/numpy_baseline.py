@@ -1,0 +1,364 @@
+#!/usr/bin/env python3
+"""Vectorized numpy/scipy baseline for `dcomp perf`.
+
+The same operations as dcomp's perf cases, written the way a careful numpy user would: whole-matrix
+sparse products instead of Python loops over rows, all n workers' local gradients at once as one
+(n x d) array, top-k by np.argpartition along rows, HOSVD batched over workers with np.linalg.eigh.
+It reads the LIBSVM files with its own small parser (no sklearn), splits rows contiguously (the
+first N mod n shards one row longer, as dcomp's --split contiguous), and times every operation with
+time.perf_counter: warm-up, calls per sample calibrated to ~target_sample_ms, samples until both
+`reps` and `min_time_ms` are reached.
+
+Usage: numpy_baseline.py CONFIG.json   (written by dcomp perf). Prints one JSON object on stdout:
+  {"numpy": ver, "scipy": ver, "results": {id: {"samples_us": [...], "inner": I, "check": [...]}},
+   "errors": {id: message}}
+`check` is a result vector (gradient, iterate after a few steps from zero, or C(v)) that dcomp
+compares with its own to show that both sides computed the same thing.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+import scipy
+import scipy.sparse as sp
+from scipy.special import expit
+
+
+def parse_libsvm(path):
+    """Minimal LIBSVM reader: labels, 1-based ascending indices, '#' comments, blank lines."""
+    labels, indptr, indices, values = [], [0], [], []
+    with open(path, "rb") as fh:
+        for raw in fh:
+            line = raw.split(b"#", 1)[0].split()
+            if not line:
+                continue
+            labels.append(float(line[0]))
+            for token in line[1:]:
+                idx, val = token.split(b":", 1)
+                indices.append(int(idx) - 1)
+                values.append(float(val))
+            indptr.append(len(indices))
+    labels = np.asarray(labels)
+    distinct = np.unique(labels)
+    if len(distinct) != 2:
+        raise ValueError(f"{path}: expected two labels, found {len(distinct)}")
+    b = np.where(labels == distinct[0], -1.0, 1.0)
+    idx = np.asarray(indices, dtype=np.int32)
+    d = int(idx.max()) + 1 if len(idx) else 0
+    A = sp.csr_matrix((np.asarray(values), idx, np.asarray(indptr, dtype=np.int64)), shape=(len(b), d))
+    return A, b
+
+
+def measure(fn, cfg):
+    warmup_ms, target_ms = cfg["warmup_ms"], cfg["target_sample_ms"]
+    reps, min_time_ms, max_time_ms = cfg["reps"], cfg["min_time_ms"], cfg.get("max_time_ms", 20000)
+    calls = 0
+    w0 = time.perf_counter()
+    while calls < 2 or (time.perf_counter() - w0) * 1e3 < warmup_ms:
+        fn()
+        calls += 1
+    per_call_ms = (time.perf_counter() - w0) * 1e3 / calls
+    inner = max(1, round(target_ms / per_call_ms)) if per_call_ms > 0 else 1
+    samples = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        samples.append((time.perf_counter() - t0) * 1e6 / inner)
+        spent = (time.perf_counter() - start) * 1e3
+        if (len(samples) >= reps and spent >= min_time_ms) or spent >= max_time_ms:
+            break
+    return samples, inner
+
+
+def test_point(d):
+    """The point dcomp also uses for per-call cases: x_j = 0.1 sin(j + 1)."""
+    return 0.1 * np.sin(np.arange(1, d + 1, dtype=np.float64))
+
+
+def shard_bounds(N, n):
+    base, longer = divmod(N, n)
+    sizes = np.full(n, base, dtype=np.int64)
+    sizes[:longer] += 1
+    return np.concatenate(([0], np.cumsum(sizes)))
+
+
+class Logreg:
+    """f(x) = (1/n) sum_i f_i(x), f_i = mean softplus(-b a^T x) over shard i + (lam/2)|x|^2."""
+
+    def __init__(self, A, b, lam, n):
+        self.A, self.b, self.lam, self.n = A, b, lam, n
+        self.N, self.d = A.shape
+        self.At = A.T.tocsr()
+        bounds = shard_bounds(self.N, n)
+        sizes = np.diff(bounds)
+        # weight of each row in (1/n) sum_i (1/N_i) sum_{r in shard i}
+        self.row_weight = np.repeat(1.0 / (n * sizes), sizes)
+        self.row_inv_size = np.repeat(1.0 / sizes, sizes)
+        # W (n x N): row i holds the per-row coefficients of shard i, so W @ A stacks the n local
+        # data gradients; its data array is overwritten in place on every call.
+        self.W = sp.csr_matrix((np.ones(self.N), np.arange(self.N, dtype=np.int32), bounds), shape=(n, self.N))
+        Ac = A.tocsc()
+        self.csc_rows = Ac.indices
+        self.csc_cols = np.repeat(np.arange(self.d), np.diff(Ac.indptr))
+        self.csc_signed = Ac.data * b[Ac.indices]
+
+    def full_gradient(self, x):
+        """Returns (f(x), grad f(x)) with the (1/n) sum_i (1/N_i) weighting (= plain mean for n = 1)."""
+        z = -self.b * (self.A @ x)
+        loss = float(np.dot(np.logaddexp(0.0, z), self.row_weight))
+        coef = -self.b * expit(z) * self.row_weight
+        grad = self.At @ coef + self.lam * x
+        return loss + 0.5 * self.lam * float(x @ x), grad
+
+    def local_gradients(self, x):
+        """All n local gradients at once, as an (n x d) array."""
+        z = -self.b * (self.A @ x)
+        self.W.data[:] = -self.b * expit(z) * self.row_inv_size
+        G = (self.W @ self.A).toarray()
+        G += self.lam * x
+        return G
+
+    def importance_a(self, x, v, eta):
+        """w_j = f(x) - f(x - eta v_j e_j) for all j in O(nnz) (single node, n = 1)."""
+        p = -self.b * (self.A @ x)
+        sp_p = np.logaddexp(0.0, p)
+        u = self.csc_signed * (eta * v)[self.csc_cols]
+        delta = sp_p[self.csc_rows] - np.logaddexp(0.0, p[self.csc_rows] + u)
+        w = np.bincount(self.csc_cols, weights=delta, minlength=self.d) / self.N
+        step = x - eta * v
+        return w + 0.5 * self.lam * (x * x - step * step)
+
+
+def topk_rows(D, k):
+    """Keep the k largest |.| of each row of D (argpartition; ties in no particular order)."""
+    idx = np.argpartition(-np.abs(D), k - 1, axis=1)[:, :k]
+    C = np.zeros_like(D)
+    np.put_along_axis(C, idx, np.take_along_axis(D, idx, axis=1), axis=1)
+    return C, idx
+
+
+def topk_vector(v, k):
+    idx = np.argpartition(-np.abs(v), k - 1)[:k]
+    return idx, v[idx]
+
+
+def sparse_of(v, idx):
+    out = np.zeros_like(v)
+    out[idx] = v[idx]
+    return out
+
+
+# ---- per-call compressors on one vector v at point x (single node) ----
+
+def imp_a(prob, x, v, eta, k):
+    w = prob.importance_a(x, v, eta)
+    return np.argpartition(-w, k - 1)[:k]
+
+
+def inner_grad(prob, x, v, eta, w):
+    _, g = prob.full_gradient(x - eta * (w * v))
+    return -eta * v * g
+
+
+def imp_b(prob, x, v, eta, k, M, tau0=1.0):
+    d = len(v)
+    logw = np.full(d, -np.log(d))
+    tau = 0.0
+    for m in range(M):
+        gg = inner_grad(prob, x, v, eta, np.exp(logw))
+        if m == 0:
+            tau = tau0 / np.max(np.abs(gg))
+        logw = logw - tau * gg
+        top = logw.max()
+        logw -= top + np.log(np.exp(logw - top).sum())
+    return np.argpartition(-logw, k - 1)[:k]
+
+
+def imp_c(prob, x, v, eta, k, M, tau0=1.0):
+    w = np.ones(len(v))
+    tau = 0.0
+    for m in range(M):
+        gg = inner_grad(prob, x, v, eta, w)
+        if m == 0:
+            tau = tau0 / np.max(np.abs(gg))
+        w = np.clip(w - tau * gg, 0.0, 1.0)
+    # ties in w go to the larger |v|: lexsort by (-w, -|v|)
+    order = np.lexsort((-np.abs(v), -w))
+    return order[:k]
+
+
+def hosvd_batch(V, dims, r):
+    """Truncated HOSVD of each row of V (n x d), order 3, ranks r; returns the reconstructions."""
+    n, d = V.shape
+    I1, I2, I3 = dims
+    X = np.zeros((n, I1 * I2 * I3))
+    X[:, :d] = V
+    X = X.reshape(n, I1, I2, I3)
+    grams = (
+        np.einsum("nabc,nAbc->naA", X, X),
+        np.einsum("nabc,naBc->nbB", X, X),
+        np.einsum("nabc,nabC->ncC", X, X),
+    )
+    U = [np.linalg.eigh(g)[1][:, :, ::-1][:, :, :r] for g in grams]
+    G = np.einsum("nabc,nai->nibc", X, U[0])
+    G = np.einsum("nibc,nbj->nijc", G, U[1])
+    G = np.einsum("nijc,nck->nijk", G, U[2])
+    Y = np.einsum("nijk,nai->najk", G, U[0])
+    Y = np.einsum("najk,nbj->nabk", Y, U[1])
+    Y = np.einsum("nabk,nck->nabc", Y, U[2])
+    return Y.reshape(n, -1)[:, :d]
+
+
+# ---- one iteration of each method; state is a dict so that steps can be timed repeatedly ----
+
+def gd_init(prob, x0, op):
+    return {"x": x0.copy()}
+
+
+def gd_step(prob, s, op):
+    _, g = prob.full_gradient(s["x"])
+    s["x"] -= op["step"] * g
+
+
+def ef21_init(prob, x0, op, compress):
+    G = compress(prob.local_gradients(x0), op)
+    return {"x": x0.copy(), "G": G, "g": G.mean(axis=0)}
+
+
+def ef21_step(prob, s, op, compress):
+    s["x"] -= op["step"] * s["g"]
+    C = compress(prob.local_gradients(s["x"]) - s["G"], op)
+    s["G"] += C
+    s["g"] += C.sum(axis=0) / prob.n
+
+
+def topk_compress(D, op):
+    return topk_rows(D, op["k"])[0]
+
+
+def hosvd_compress(D, op):
+    return hosvd_batch(D, op["dims"], op["r"])
+
+
+def cgd_imp_a_step(prob, s, op):
+    x = s["x"]
+    _, v = prob.full_gradient(x)
+    S = imp_a(prob, x, v, op["step"], op["k"])
+    x[S] -= op["step"] * v[S]
+
+
+def ssgd_init(prob, x0, op):
+    return {"x": x0.copy(), "E": np.zeros((prob.n, prob.d))}
+
+
+def topk_ssgd_step(prob, s, op):
+    E = s["E"]
+    E += op["step"] * prob.local_gradients(s["x"])
+    Sp, _ = topk_rows(E, op["k"])
+    E -= Sp
+    s["x"] -= Sp.sum(axis=0) / prob.n
+
+
+def gtopk_step(prob, s, op):
+    n, k = prob.n, op["k"]
+    E = s["E"]
+    E += op["step"] * prob.local_gradients(s["x"])
+    U, _ = topk_rows(E, k)  # leaves: each worker's top-k of acc_i, as dense rows
+    stride = 1
+    while stride < n:  # recursive halving: node i receives from i + stride
+        lower = np.arange(0, n - stride, 2 * stride)
+        U[lower] += U[lower + stride]
+        U[lower], _ = topk_rows(U[lower], k)
+        stride *= 2
+    mask = U[0] != 0
+    s["x"][mask] -= U[0][mask] / n
+    E[:, mask] = 0.0  # acc_i - acc_i * gMask
+
+
+METHODS = {
+    "gd": (gd_init, gd_step),
+    "ef21-topk": (lambda p, x0, op: ef21_init(p, x0, op, topk_compress), lambda p, s, op: ef21_step(p, s, op, topk_compress)),
+    "ef21-hosvd": (lambda p, x0, op: ef21_init(p, x0, op, hosvd_compress), lambda p, s, op: ef21_step(p, s, op, hosvd_compress)),
+    "cgd-imp-a": (gd_init, cgd_imp_a_step),
+    "topk-ssgd": (ssgd_init, topk_ssgd_step),
+    "gtopk": (ssgd_init, gtopk_step),
+}
+
+
+def run_op(op, data, cfg, problems):
+    kind = op["op"]
+    if kind == "topk":
+        rng = np.random.default_rng(0)
+        v = rng.standard_normal(op["d"])
+        return measure(lambda: topk_vector(v, op["k"]), cfg), None
+    if kind == "parse":
+        samples = []
+        for _ in range(max(1, op.get("reps", 3))):
+            t0 = time.perf_counter()
+            parse_libsvm(op["path"])
+            samples.append((time.perf_counter() - t0) * 1e6)
+        return (samples, 1), None
+    A, b = data[op["dataset"]]
+    n = op.get("n", 1)
+    key = (op["dataset"], n)
+    if key not in problems:
+        problems[key] = Logreg(A, b, cfg["l2"], n)
+    prob = problems[key]
+    d = prob.d
+    if kind == "gradient":
+        x = test_point(d)
+        loss, g = prob.full_gradient(x)
+        return measure(lambda: prob.full_gradient(x), cfg), list(g) + [loss]
+    if kind in ("imp-a", "imp-b", "imp-c", "hosvd"):
+        x = test_point(d)
+        _, v = prob.full_gradient(x)
+        eta, k = op["step"], op.get("k")
+        if kind == "imp-a":
+            fn = lambda: imp_a(prob, x, v, eta, k)
+        elif kind == "imp-b":
+            fn = lambda: imp_b(prob, x, v, eta, k, op["M"])
+        elif kind == "imp-c":
+            fn = lambda: imp_c(prob, x, v, eta, k, op["M"])
+        else:
+            V = v[None, :]
+            fn = lambda: hosvd_batch(V, op["dims"], op["r"])
+        out = fn()
+        check = out[0] if kind == "hosvd" else sparse_of(v, out)
+        return measure(fn, cfg), list(check)
+    if kind in METHODS:
+        init, step = METHODS[kind]
+        # check: the iterate after a few steps from x0 = 0
+        s = init(prob, np.zeros(d), op)
+        for _ in range(op.get("check_steps", 3)):
+            step(prob, s, op)
+        check = list(s["x"])
+        s = init(prob, np.zeros(d), op)
+        return measure(lambda: step(prob, s, op), cfg), check
+    raise ValueError(f"unknown op {kind}")
+
+
+def main():
+    with open(sys.argv[1]) as fh:
+        cfg = json.load(fh)
+    data = {}
+    for ds in cfg["datasets"]:
+        data[ds["name"]] = parse_libsvm(ds["path"])
+    results, errors, problems = {}, {}, {}
+    for op in cfg["ops"]:
+        try:
+            (samples, inner), check = run_op(op, data, cfg, problems)
+            entry = {"samples_us": samples, "inner": inner}
+            if check is not None:
+                entry["check"] = [float(c) for c in check]
+            results[op["id"]] = entry
+        except Exception as exc:  # one failing op must not stop the others
+            errors[op["id"]] = f"{type(exc).__name__}: {exc}"
+    json.dump({"numpy": np.__version__, "scipy": scipy.__version__, "results": results, "errors": errors}, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

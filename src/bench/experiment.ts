@@ -1,0 +1,370 @@
+/**
+ * Experiment files (experiments/*.yaml): parsed with `yaml`, every value validated with `zod`, and every
+ * error names the file, the key path and what is accepted, e.g.
+ * `experiments/x.yaml: matrix.compressor[2]: unknown compressor "top-k"; known: identity, topk, …`.
+ * The file format is documented in docs/bench.md.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { UsageError } from '../core/errors.js';
+import { SPEC_VERSION } from '../core/version.js';
+import { SPLIT_MODES } from '../data/types.js';
+import { COMPRESSORS } from '../compressors/registry.js';
+import { METHODS } from '../methods/registry.js';
+import { PROBLEMS } from '../problems/registry.js';
+import { X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
+import type { RunConfig } from './types.js';
+
+/** A validated option value as it goes into a RunConfig field. */
+export type OptionValue = string | number | boolean | number[];
+
+/** Options in file order: [YAML key, alternatives]. */
+export type OptionLists = Array<[string, OptionValue[]]>;
+
+export interface Experiment {
+  readonly file: string;
+  readonly name: string;
+  readonly description?: string;
+  readonly specVersion: number;
+  readonly datasets: readonly string[];
+  /** Top-level options (one value each, except `step` which may be a sweep). */
+  readonly defaults: OptionLists;
+  /** `matrix:` dimensions in file order (the first varies slowest). */
+  readonly matrix: OptionLists;
+  /** Each entry drops the product runs that match all its keys (a list matches any of its values). */
+  readonly exclude: ReadonlyArray<ReadonlyMap<string, OptionValue[]>>;
+  /** Each entry adds runs: defaults overridden by the entry, lists expanded as a product. */
+  readonly include: readonly OptionLists[];
+  /** `best`: of the runs that differ only in `step`, keep the one with the lowest final ‖∇f‖². */
+  readonly select: 'all' | 'best';
+  /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
+  readonly plot: { readonly x?: string; readonly y?: string };
+}
+
+interface OptionDef {
+  readonly field: keyof RunConfig;
+  readonly schema: z.ZodType<OptionValue>;
+  /** The value itself is a list (ranks, dims): in `matrix`, alternatives are then lists of lists. */
+  readonly listValued?: boolean;
+  readonly doc: string;
+}
+
+function show(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (v === undefined) return 'nothing';
+  return JSON.stringify(v);
+}
+
+function accepts(what: string) {
+  return (issue: { input?: unknown }) => `expected ${what}, got ${show(issue.input)}`;
+}
+
+function integer(min: number): z.ZodType<number> {
+  const e = accepts(`an integer ≥ ${min}`);
+  return z.number({ error: e }).int({ error: e }).min(min, { error: e });
+}
+
+function positive(): z.ZodType<number> {
+  const e = accepts('a finite number > 0');
+  return z.number({ error: e }).positive({ error: e }).refine(Number.isFinite, { error: e });
+}
+
+function nonNegative(): z.ZodType<number> {
+  const e = accepts('a finite number ≥ 0');
+  return z.number({ error: e }).min(0, { error: e }).refine(Number.isFinite, { error: e });
+}
+
+function knownName(kind: string, names: () => Iterable<string>): z.ZodType<string> {
+  return z
+    .string({ error: accepts(`a ${kind} name`) })
+    .refine((v) => new Set(names()).has(v), { error: (iss) => `unknown ${kind} ${show(iss.input)}; known: ${[...names()].join(', ')}` });
+}
+
+function oneOf<T extends string>(values: readonly T[]): z.ZodType<string> {
+  return z.string({ error: accepts(`one of ${values.join(', ')}`) }).refine((v) => (values as readonly string[]).includes(v), {
+    error: accepts(`one of ${values.join(', ')}`),
+  });
+}
+
+const nonEmptyString = z.string({ error: accepts('a non-empty string') }).min(1, { error: accepts('a non-empty string') });
+
+const STEP_ACCEPTS = 'a number > 0, "theory", "theory*M" (M > 0) or a sweep "theory*[1,2,4,...,64]"';
+
+/** One step value (a number, `theory`, `theory*M`); sweeps are expanded before this check. */
+const stepSchema: z.ZodType<string> = z
+  .union([z.number(), z.string()], { error: accepts(STEP_ACCEPTS) })
+  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
+  .refine(
+    (s) => {
+      const m = /^theory(?:\*(.+))?$/.exec(s);
+      const x = m ? (m[1] === undefined ? 1 : Number(m[1])) : Number(s);
+      return s !== '' && Number.isFinite(x) && x > 0;
+    },
+    { error: accepts(STEP_ACCEPTS) },
+  );
+
+const x0Schema: z.ZodType<string> = z.string({ error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') }).refine(
+  (s) => s === 'zeros' || s === 'normal' || (/^normal:(.+)$/.test(s) && Number(s.slice(7)) > 0 && Number.isFinite(Number(s.slice(7)))),
+  { error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') },
+);
+
+const intList = (min: number): z.ZodType<number[]> =>
+  z.array(integer(min), { error: accepts(`a list of integers ≥ ${min}`) }).min(1, { error: accepts(`a non-empty list of integers ≥ ${min}`) });
+
+/** Every RunConfig option an experiment may set, by its YAML key (snake_case of the `dcomp run` flag). */
+export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef>([
+  ['dataset', { field: 'dataset', schema: nonEmptyString, doc: 'dataset name or path (usually given by `datasets`)' }],
+  ['problem', { field: 'problem', schema: knownName('problem', () => PROBLEMS.keys()), doc: 'logreg, logreg-nonconvex, …' }],
+  ['method', { field: 'method', schema: knownName('method', () => METHODS.keys()), doc: 'gd, cgd, ef, ef21, …' }],
+  ['compressor', { field: 'compressor', schema: knownName('compressor', () => COMPRESSORS.keys()), doc: 'identity, topk, randk, …' }],
+  ['k', { field: 'k', schema: integer(1), doc: 'kept coordinates, 1 ≤ k ≤ d' }],
+  ['workers', { field: 'workers', schema: integer(1), doc: 'n' }],
+  ['split', { field: 'split', schema: oneOf(SPLIT_MODES), doc: SPLIT_MODES.join(' | ') }],
+  ['seed', { field: 'seed', schema: integer(0), doc: 'integer ≥ 0' }],
+  ['step', { field: 'step', schema: stepSchema, doc: STEP_ACCEPTS }],
+  ['iters', { field: 'iters', schema: integer(0), doc: 'iterations T' }],
+  ['l2', { field: 'l2', schema: nonNegative(), doc: 'λ ≥ 0' }],
+  ['log_every', { field: 'logEvery', schema: integer(1), doc: 'log every m iterations' }],
+  ['batch', { field: 'batch', schema: integer(1), doc: 'minibatch rows per worker' }],
+  [
+    'ranks',
+    {
+      field: 'ranks',
+      schema: z.union([integer(1).transform((r) => [r]), intList(1)], { error: accepts('an integer ≥ 1 or a list of integers ≥ 1') }),
+      listValued: true,
+      doc: 'HOSVD ranks: one for all modes or one per mode',
+    },
+  ],
+  ['dims', { field: 'dims', schema: intList(1), listValued: true, doc: 'HOSVD tensor dims' }],
+  ['float_bits', { field: 'floatBits', schema: integer(1), doc: 'F, bits per float' }],
+  ['x0', { field: 'x0', schema: x0Schema, doc: 'zeros | normal | normal:σ' }],
+  ['backend', { field: 'backend', schema: oneOf(['cpu', 'gpu']), doc: 'cpu | gpu' }],
+  ['test', { field: 'test', schema: nonEmptyString, doc: 'test set name or path' }],
+  ['features', { field: 'features', schema: integer(1), doc: 'd' }],
+  ['inner_steps', { field: 'innerSteps', schema: integer(1), doc: 'imp-b/imp-c inner steps M' }],
+  ['inner_step', { field: 'innerStep', schema: positive(), doc: 'imp-b/imp-c τ₀' }],
+  ['imp_c_scale', { field: 'impCScale', schema: z.boolean({ error: accepts('true or false') }), doc: 'imp-c: scale by w' }],
+]);
+
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include'];
+
+/** Collects every problem in the file before failing, so one edit fixes them all. */
+class Problems {
+  readonly lines: string[] = [];
+  constructor(readonly file: string) {}
+  add(path: string, message: string): void {
+    this.lines.push(`${this.file}: ${path === '' ? '(top level)' : path}: ${message}`);
+  }
+  check<T>(schema: z.ZodType<T>, value: unknown, path: string): T | undefined {
+    const r = schema.safeParse(value);
+    if (r.success) return r.data;
+    const issue = r.error.issues[0];
+    const sub = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    this.add(path + sub, issue.message);
+    return undefined;
+  }
+}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Expands a step sweep `theory*[a,b,…]` (or `[a,b,…]` of numbers as `0.1*[1,2]`) into its steps.
+ * `...` or `…` continues the geometric progression of the two terms before it up to the term after it.
+ */
+export function expandStepSweep(text: string): string[] | string {
+  const m = /^\s*(theory|[0-9.eE+-]+)\s*\*\s*\[(.*)\]\s*$/.exec(text);
+  if (!m) return [text];
+  const base = m[1];
+  const parts = m[2].split(',').map((s) => s.trim());
+  const factors: number[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (p === '...' || p === '…') {
+      if (factors.length < 2 || i !== parts.length - 2) return `"${p}" needs two terms before it and one after it`;
+      const ratio = factors[factors.length - 1] / factors[factors.length - 2];
+      const end = Number(parts[i + 1]);
+      if (!(ratio > 1) || !(end > 0)) return 'a sweep with "..." must grow geometrically up to its last term';
+      let next = factors[factors.length - 1] * ratio;
+      while (next < end * (1 - 1e-12)) {
+        factors.push(next);
+        next *= ratio;
+        if (factors.length > 1000) return 'a sweep may have at most 1000 steps';
+      }
+      if (Math.abs(next - end) > 1e-12 * end) return `the progression ×${ratio} does not reach ${parts[i + 1]} exactly`;
+      continue;
+    }
+    const x = Number(p);
+    if (p === '' || !Number.isFinite(x) || x <= 0) return `sweep factor ${JSON.stringify(p)} is not a number > 0`;
+    factors.push(x);
+  }
+  if (factors.length === 0) return 'empty sweep';
+  return factors.map((f) => (base === 'theory' ? `theory*${f}` : String(Number(base) * f)));
+}
+
+/**
+ * Validates one option's alternatives. `asList`: the YAML value is a list of alternatives (in `matrix`,
+ * `include`, `exclude`); otherwise a single value. Step sweeps expand into several alternatives.
+ */
+function optionAlternatives(key: string, raw: unknown, path: string, asList: boolean, problems: Problems): OptionValue[] | undefined {
+  const def = OPTIONS.get(key);
+  if (!def) {
+    problems.add(path, `unknown option; known: ${[...OPTIONS.keys()].join(', ')}`);
+    return undefined;
+  }
+  const items: Array<[unknown, string]> = asList && Array.isArray(raw) ? raw.map((v, i) => [v, `${path}[${i}]`]) : [[raw, path]];
+  if (asList && Array.isArray(raw) && raw.length === 0) {
+    problems.add(path, 'expected a non-empty list of alternatives');
+    return undefined;
+  }
+  if (asList && def.listValued && Array.isArray(raw) && raw.every((v) => typeof v === 'number') && key === 'dims') {
+    problems.add(path, `expected a list of alternatives, each a list of integers ≥ 1 (e.g. [${JSON.stringify(raw)}])`);
+    return undefined;
+  }
+  const out: OptionValue[] = [];
+  let ok = true;
+  for (const [value, p] of items) {
+    if (key === 'step' && typeof value === 'string' && value.includes('[')) {
+      const steps = expandStepSweep(value);
+      if (typeof steps === 'string') {
+        problems.add(p, `${steps}; expected ${STEP_ACCEPTS}`);
+        ok = false;
+        continue;
+      }
+      for (const s of steps) {
+        const v = problems.check(def.schema, s, p);
+        if (v === undefined) ok = false;
+        else out.push(v);
+      }
+      continue;
+    }
+    const v = problems.check(def.schema, value, p);
+    if (v === undefined) ok = false;
+    else out.push(v);
+  }
+  return ok ? out : undefined;
+}
+
+function optionMap(raw: unknown, path: string, problems: Problems, single: boolean): OptionLists | undefined {
+  if (!isMapping(raw)) {
+    problems.add(path, `expected a mapping of options (${[...OPTIONS.keys()].join(', ')}), got ${show(raw)}`);
+    return undefined;
+  }
+  const out: OptionLists = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const p = path === '' ? key : `${path}.${key}`;
+    const alternatives = optionAlternatives(key, value, p, !single, problems);
+    if (alternatives) out.push([key, alternatives]);
+  }
+  return out;
+}
+
+/** Parses and validates an experiment file's text; throws UsageError listing every problem. */
+export function parseExperiment(text: string, file: string): Experiment {
+  const problems = new Problems(file);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
+    throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0]}`);
+  }
+  const root: unknown = doc.toJS();
+  if (!isMapping(root)) throw new UsageError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')} and run options`);
+
+  const name = problems.check(
+    z.string({ error: accepts('a name of letters, digits, ".", "_" or "-"') }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+      error: accepts('a name of letters, digits, ".", "_" or "-" (it becomes a directory name)'),
+    }),
+    root.name,
+    'name',
+  );
+  const description = root.description === undefined ? undefined : problems.check(z.string({ error: accepts('a string') }), root.description, 'description');
+  if (root.spec_version === undefined) problems.add('spec_version', `required; this dcomp implements spec version ${SPEC_VERSION}`);
+  else if (root.spec_version !== SPEC_VERSION) {
+    problems.add('spec_version', `this dcomp implements spec version ${SPEC_VERSION}, the file asks for ${show(root.spec_version)}; results of another spec version are not comparable`);
+  }
+  const datasets = problems.check(
+    z.array(nonEmptyString, { error: accepts('a non-empty list of dataset names or paths') }).min(1, { error: accepts('a non-empty list of dataset names or paths') }),
+    root.datasets,
+    'datasets',
+  );
+  const select =
+    root.select === undefined
+      ? 'all'
+      : (problems.check(oneOf(['all', 'best']), root.select, 'select') as 'all' | 'best' | undefined);
+
+  const plot = (problems.check(
+    z.strictObject(
+      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional() },
+      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y` : accepts('a mapping with x and/or y')(iss)) },
+    ),
+    root.plot ?? {},
+    'plot',
+  ) ?? {}) as { x?: string; y?: string };
+
+  const defaults: OptionLists = [];
+  for (const [key, value] of Object.entries(root)) {
+    if (TOP_LEVEL_KEYS.includes(key)) continue;
+    if (key === 'dataset') {
+      problems.add(key, 'use `datasets:` (a list) at the top level');
+      continue;
+    }
+    if (!OPTIONS.has(key)) {
+      problems.add(key, `unknown key; accepted: ${TOP_LEVEL_KEYS.join(', ')} and the run options ${[...OPTIONS.keys()].join(', ')}`);
+      continue;
+    }
+    const alternatives = optionAlternatives(key, value, key, false, problems);
+    if (alternatives) defaults.push([key, alternatives]);
+  }
+
+  const matrix: OptionLists = root.matrix === undefined ? [] : (optionMap(root.matrix, 'matrix', problems, false) ?? []);
+  for (const [key] of matrix) {
+    if (key === 'dataset') problems.add('matrix.dataset', 'datasets are given by the top-level `datasets:` list');
+  }
+
+  const exclude: Array<Map<string, OptionValue[]>> = [];
+  if (root.exclude !== undefined) {
+    if (!Array.isArray(root.exclude)) problems.add('exclude', `expected a list of option mappings, got ${show(root.exclude)}`);
+    else
+      root.exclude.forEach((entry, i) => {
+        const m = optionMap(entry, `exclude[${i}]`, problems, false);
+        if (m) exclude.push(new Map(m));
+      });
+  }
+  const include: OptionLists[] = [];
+  if (root.include !== undefined) {
+    if (!Array.isArray(root.include)) problems.add('include', `expected a list of option mappings, got ${show(root.include)}`);
+    else
+      root.include.forEach((entry, i) => {
+        const m = optionMap(entry, `include[${i}]`, problems, false);
+        if (m) include.push(m);
+      });
+  }
+
+  if (problems.lines.length > 0) throw new UsageError(problems.lines.join('\n'));
+  return {
+    file,
+    name: name as string,
+    description,
+    specVersion: SPEC_VERSION,
+    datasets: datasets as string[],
+    defaults,
+    matrix,
+    exclude,
+    include,
+    select: select ?? 'all',
+    plot,
+  };
+}
+
+export function loadExperiment(file: string, displayName: string = file): Experiment {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${displayName}: cannot read the experiment file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseExperiment(text, displayName);
+}

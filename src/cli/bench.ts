@@ -1,0 +1,326 @@
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import { DcompError, UsageError } from '../core/errors.js';
+import { SPEC_VERSION } from '../core/version.js';
+import { runBench, type BenchHooks } from '../bench/bench.js';
+import { loadExperiment } from '../bench/experiment.js';
+import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit } from '../bench/matrix.js';
+import { defaultJobs, WorkerPool } from '../bench/pool.js';
+import { planResume } from '../bench/resume.js';
+import { parseShard, type Shard } from '../bench/shard.js';
+import type { RunResult } from '../bench/types.js';
+import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
+import { defaultLogScale, renderTerminalPlot, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
+import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
+import { runEnvironment } from './environment.js';
+import { log, terminalPolicy, type TerminalPolicy } from './io.js';
+import { parseInteger } from './options.js';
+
+const DEFAULT_EXPERIMENT = 'experiments/default.yaml';
+
+const HELP = `
+Experiment files are documented in docs/bench.md. Runs are written in matrix order (the order of
+--list), one block of rows per run, appended and flushed as each run completes; the bytes do not depend
+on --jobs (apart from time_ms).
+
+Interrupting: Ctrl-C (SIGINT) or SIGTERM stops at once, keeps every run already written, and exits 130
+(SIGINT) or 143 (SIGTERM). After a crash or kill -9, rerun with --resume: a partial trailing run is
+dropped, completed runs are skipped, and the final file equals an uninterrupted bench's.
+
+Exit codes: 0 every run completed; 1 a run diverged or errored (all runs are still recorded) or the
+experiment failed; 2 bad usage or an invalid experiment file; 130/143 interrupted.
+
+Examples:
+  $ dcomp bench                                   # experiments/default.yaml
+  $ dcomp bench experiments/default.yaml --list
+  $ dcomp bench my.yaml --jobs 4 --out results.csv
+  $ dcomp bench my.yaml --resume                  # continue after a crash
+  $ dcomp bench my.yaml --shard 2/8 --out shard-2.csv && dcomp merge shard-*.csv --experiment my.yaml --out all.csv
+  $ duckdb -c "SELECT method, compressor, min(grad_norm_sq) FROM 'results/default/${SPEC_VERSION}/results.csv' GROUP BY ALL"`;
+
+/** The package root (bin/, experiments/, dist/), from dist/src/cli/bench.js. */
+export function packageRoot(): string {
+  return fileURLToPath(new URL('../../../', import.meta.url));
+}
+
+/** A relative experiment path is looked up in the working directory, then in the package (its shipped experiments). */
+export function resolveExperimentFile(file: string, cwd: string = process.cwd()): string {
+  const local = resolve(cwd, file);
+  if (existsSync(local) || isAbsolute(file)) return local;
+  const shipped = join(packageRoot(), file);
+  return existsSync(shipped) ? shipped : local;
+}
+
+export function describeUnit(unit: RunUnit): string {
+  if (unit.runs.length === 1) return `${unit.runs[0].id}  ${runLabel(unit.runs[0].config)}`;
+  const steps = unit.runs.map((r) => r.config.step).join(' | ');
+  return `best of ${unit.runs.length}  ${runLabel(unit.runs[0].config, false)} step=${steps}`;
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function finalNorm(result: RunResult): string {
+  const last = result.rows[result.rows.length - 1];
+  return last ? last.gradNormSq.toExponential(3) : 'n/a';
+}
+
+/** Progress: bars on a TTY (per running job + overall with ETA), a plain line per finished run otherwise. */
+function progressReporter(policy: TerminalPolicy, quiet: boolean, units: readonly RunUnit[], alreadyDone: number, totalUnits: number): BenchHooks & { stop(): void; note(line: string): void } {
+  const runs = units.flatMap((u) => u.runs);
+  const totalRuns = runs.length;
+  const weight = (run: PlannedRun) => Math.max(1, run.config.iters);
+  const totalWork = runs.reduce((s, r) => s + weight(r), 0);
+  const started = new Map<PlannedRun, number>();
+  const partial = new Map<PlannedRun, number>();
+  let finishedRuns = 0;
+  let finishedWork = 0;
+  let unitsWritten = alreadyDone;
+
+  if (!policy.progress) {
+    return {
+      onRunStart(run) {
+        started.set(run, Date.now());
+      },
+      onRunEnd(run, result) {
+        finishedRuns++;
+        const ms = Date.now() - (started.get(run) ?? Date.now());
+        if (quiet && result.status === 'completed') return;
+        const message = result.status === 'completed' ? '' : `: ${'message' in result ? result.message : ''}`;
+        log(`[${finishedRuns}/${totalRuns}] ${result.status === 'completed' ? 'ok' : result.status} ${runLabel(run.config)}  ‖∇f‖² ${finalNorm(result)}  ${formatDuration(ms)}${message}`);
+      },
+      onUnitWritten(unit, kept, selection) {
+        unitsWritten++;
+        if (selection && !quiet) log(selectionLine(unit, kept, selection.results));
+      },
+      stop() {},
+      note(line) {
+        log(line);
+      },
+    };
+  }
+
+  const multibar = new cliProgress.MultiBar(
+    {
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      autopadding: true,
+      etaBuffer: 50,
+      format: ' {label} |{bar}| {value}/{total}',
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const overall = multibar.create(totalWork, 0, { label: 'overall', units: `${alreadyDone}/${totalUnits}` }, {
+    format: ' runs {units} |{bar}| {percentage}% | elapsed {duration_formatted} | ETA {eta_formatted}',
+  });
+  const bars = new Map<PlannedRun, cliProgress.SingleBar>();
+  const refresh = () => {
+    let work = finishedWork;
+    for (const v of partial.values()) work += v;
+    overall.update(Math.min(work, totalWork), { units: `${unitsWritten}/${totalUnits}` });
+  };
+  return {
+    onRunStart(run) {
+      started.set(run, Date.now());
+      bars.set(run, multibar.create(Math.max(1, run.config.iters), 0, { label: runLabel(run.config).slice(0, 60).padEnd(60) }));
+    },
+    onRunProgress(run, iteration) {
+      bars.get(run)?.update(iteration);
+      partial.set(run, iteration);
+      refresh();
+    },
+    onRunEnd(run, result) {
+      finishedRuns++;
+      finishedWork += weight(run);
+      partial.delete(run);
+      const bar = bars.get(run);
+      if (bar) {
+        bar.stop();
+        multibar.remove(bar);
+        bars.delete(run);
+      }
+      if (result.status !== 'completed') multibar.log(`${result.status}: ${runLabel(run.config)}: ${'message' in result ? result.message : ''}\n`);
+      refresh();
+    },
+    onUnitWritten(unit, kept, selection) {
+      unitsWritten++;
+      if (selection) multibar.log(selectionLine(unit, kept, selection.results) + '\n');
+      refresh();
+    },
+    stop() {
+      multibar.stop();
+    },
+    note(line) {
+      multibar.log(line.endsWith('\n') ? line : line + '\n');
+    },
+  };
+}
+
+function selectionLine(unit: RunUnit, kept: RunResult, results: readonly RunResult[]): string {
+  const tried = results.map((r, i) => `${unit.runs[i].config.step}: ${r.status === 'completed' ? finalNorm(r) : r.status}`).join(', ');
+  return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.stepUsed)}) of {${tried}}`;
+}
+
+interface BenchCliOptions {
+  list?: boolean;
+  dryRun?: boolean;
+  jobs?: number;
+  out?: string;
+  resume?: boolean;
+  shard?: Shard;
+  quiet?: boolean;
+  dataDir?: string;
+  plot: boolean;
+  plotY?: string;
+  plotX?: string;
+}
+
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('run an experiment file: a matrix of runs in parallel, one long-format CSV, a plot at the end')
+    .argument('[file]', `experiment file (YAML; see docs/bench.md); looked up in the working directory, then in the package`, DEFAULT_EXPERIMENT)
+    .option('--list', 'print the runs the file expands to (in matrix order) and exit')
+    .option('--dry-run', 'validate and print the plan (runs, output file, what --resume would skip) without running')
+    .option('--jobs <n>', 'runs in parallel (worker threads; default: the number of cores)', parseInteger(1))
+    .option('--out <file>', `CSV output file, or - for stdout (default results/<experiment>/${SPEC_VERSION}/results.csv)`)
+    .option('--resume', 'continue an interrupted bench: keep the complete runs of --out, drop a partial last one, run the rest')
+    .option('--shard <i/m>', 'run only the i-th of m deterministic slices of the matrix (runs whose index ≡ i−1 mod m); join with dcomp merge', parseShard)
+    .option('--quiet', 'no progress bars, per-run lines or plot; only failures and the summary')
+    .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
+    .option('--no-plot', 'no terminal plot at the end')
+    .addOption(new Option('--plot-y <column>', "metric of the final plot (default: the experiment's plot.y, else grad_norm_sq)").choices([...Y_COLUMNS]))
+    .addOption(new Option('--plot-x <column>', "x axis of the final plot (default: the experiment's plot.x, else iteration)").choices([...X_COLUMNS]))
+    .addHelpText('after', HELP)
+    .action(async (file: string, opts: BenchCliOptions) => benchAction(file, opts));
+}
+
+async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void> {
+  const experimentFile = resolveExperimentFile(fileArg);
+  const experiment = loadExperiment(experimentFile, fileArg);
+  const allUnits = expandExperiment(experiment);
+  const units = shardUnits(allUnits, opts.shard);
+  const shardNote = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${allUnits.length})` : '';
+
+  if (opts.list) {
+    const lines = units.map((u) => `${String(u.index + 1).padStart(4)}  ${describeUnit(u)}`);
+    process.stdout.write(`# ${experiment.name}: ${units.length} runs${shardNote}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    return;
+  }
+
+  const out = opts.out ?? join('results', experiment.name, String(SPEC_VERSION), 'results.csv');
+  const toStdout = out === '-';
+  if (toStdout && opts.resume) throw new UsageError('--resume: needs an output file (--out FILE), not stdout');
+
+  let resumeFrom = { keepBytes: 0, done: 0, droppedLines: 0 };
+  if (opts.resume && !toStdout && existsSync(out)) {
+    resumeFrom = planResume(readFileSync(out, 'utf8'), out, units, experiment.name);
+  }
+  const todo = units.slice(resumeFrom.done);
+
+  if (opts.dryRun) {
+    const lines = units.map((u, i) => `${String(u.index + 1).padStart(4)}  ${i < resumeFrom.done ? '(done) ' : ''}${describeUnit(u)}`);
+    process.stdout.write(`# ${experiment.name}: ${units.length} runs${shardNote}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
+    log(`dry run: would run ${todo.length} of ${units.length} runs${opts.resume ? ` (--resume: ${resumeFrom.done} already complete in ${out})` : ''} and write ${toStdout ? 'stdout' : out}`);
+    return;
+  }
+
+  const policy = terminalPolicy({ quiet: opts.quiet });
+  const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, todo.reduce((s, u) => s + u.runs.length, 0))));
+
+  // Output: a file written with write+fsync per run (so a crash loses at most the run being written), or stdout.
+  let fd: number | undefined;
+  let write: (text: string) => void;
+  if (toStdout) {
+    write = (text) => {
+      process.stdout.write(text);
+    };
+  } else {
+    mkdirSync(dirname(resolve(out)), { recursive: true });
+    if (opts.resume && existsSync(out) && resumeFrom.keepBytes > 0) {
+      if (statSync(out).size !== resumeFrom.keepBytes) truncateSync(out, resumeFrom.keepBytes);
+      fd = openSync(out, 'a');
+    } else {
+      fd = openSync(out, 'w');
+    }
+    const handle = fd;
+    write = (text) => {
+      writeSync(handle, text);
+      fsyncSync(handle);
+    };
+  }
+  if (resumeFrom.keepBytes === 0) write(csvHeader(true));
+  if (opts.resume && !toStdout && (resumeFrom.done > 0 || resumeFrom.droppedLines > 0)) {
+    log(`resume: ${resumeFrom.done} of ${units.length} runs already complete in ${out}${resumeFrom.droppedLines > 0 ? `; dropped ${resumeFrom.droppedLines} line(s) of a partial run` : ''}`);
+  }
+  const runCount = todo.reduce((sum, u) => sum + u.runs.length, 0);
+  if (!opts.quiet && !policy.progress) {
+    log(`bench ${experiment.name}: ${todo.length} runs${runCount > todo.length ? ` (${runCount} with the step sweeps)` : ''}${shardNote}, ${jobs} job(s), writing ${toStdout ? 'stdout' : out}`);
+  }
+
+  const written: string[] = [];
+  const keep = toStdout && opts.plot && !opts.quiet;
+  const sink = keep
+    ? (text: string) => {
+        written.push(text);
+        write(text);
+      }
+    : write;
+
+  const controller = new AbortController();
+  const pool = new WorkerPool(jobs, runEnvironment(opts.dataDir, policy));
+  let signalName: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalName) process.exit(sig === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
+    signalName = sig;
+    controller.abort();
+    void pool.terminate();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const reporter = progressReporter(policy, Boolean(opts.quiet), todo, resumeFrom.done, units.length);
+  const t0 = Date.now();
+  let outcome;
+  try {
+    outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal });
+  } finally {
+    reporter.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await pool.close();
+    if (fd !== undefined) closeSync(fd);
+  }
+
+  const total = resumeFrom.done + outcome.written;
+  if (outcome.interrupted || signalName) {
+    log(`interrupted (${signalName ?? 'stopped'}): ${total} of ${units.length} runs are complete in ${toStdout ? 'stdout' : out}` + (toStdout ? '' : `; continue with: dcomp bench ${fileArg} --resume${opts.out ? ` --out ${opts.out}` : ''}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`));
+    process.exitCode = signalName === 'SIGTERM' ? 143 : 130;
+    return;
+  }
+
+  if (opts.plot && !opts.quiet) {
+    const plotY = opts.plotY ?? experiment.plot.y ?? 'grad_norm_sq';
+    const plotX = opts.plotX ?? experiment.plot.x ?? 'iteration';
+    const table: ResultTable = toStdout
+      ? tableFromRecords('stdout', [...BENCH_COLUMNS], parseCsvRecords(written.join('')).map((r) => r.cells))
+      : readResultsCsv(out);
+    if (table.rows.length > 0) {
+      process.stderr.write(
+        '\n' + renderTerminalPlot(table, { x: plotX, y: plotY, log: defaultLogScale(plotY), color: policy.color, title: `${experiment.name}: ${plotY} vs ${plotX}${defaultLogScale(plotY) ? ' (log scale)' : ''}` }) + '\n',
+      );
+    }
+  }
+
+  const failed = outcome.failed;
+  log(`bench ${experiment.name}: ${outcome.written} runs written in ${formatDuration(Date.now() - t0)}${resumeFrom.done ? ` (+${resumeFrom.done} kept from before)` : ''}, ${failed.length} failed → ${toStdout ? 'stdout' : out}`);
+  if (failed.length > 0) {
+    const list = failed.slice(0, 10).map((r) => `${r.runId} ${runLabel(r.config)} ${r.status}${'message' in r ? `: ${r.message}` : ''}`);
+    throw new DcompError(`${failed.length} of ${units.length} runs did not complete (all are recorded in the CSV with their status):\n  ${list.join('\n  ')}${failed.length > 10 ? '\n  …' : ''}`);
+  }
+}
+

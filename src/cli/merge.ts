@@ -1,0 +1,44 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { DcompError } from '../core/errors.js';
+import { loadExperiment } from '../bench/experiment.js';
+import { expandExperiment } from '../bench/matrix.js';
+import { mergeShards } from '../bench/shard.js';
+import { resolveExperimentFile } from './bench.js';
+import { log } from './io.js';
+
+const HELP = `
+The shards' runs are put back in matrix order, which merge takes from the experiment file (the CSV
+holds run ids, not positions): the result is byte for byte the file an unsharded bench writes (apart
+from time_ms). Every run of the experiment must be present once; missing or foreign runs are errors.
+
+Example (Slurm array, see docs/cluster.md):
+  $ dcomp bench my.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --out shards/$SLURM_ARRAY_TASK_ID.csv
+  $ dcomp merge shards/*.csv --experiment my.yaml --out results.csv`;
+
+export function mergeCommand(): Command {
+  return new Command('merge')
+    .description('join the CSVs of bench shards (--shard i/m) into the file an unsharded bench writes')
+    .argument('<files...>', 'shard CSVs (any order)')
+    .requiredOption('--experiment <file>', 'the experiment file the shards ran (gives the matrix order)')
+    .option('--out <file>', 'merged CSV (default: stdout)', '-')
+    .addHelpText('after', HELP)
+    .action((files: string[], opts: { experiment: string; out: string }) => {
+      const experiment = loadExperiment(resolveExperimentFile(opts.experiment), opts.experiment);
+      const units = expandExperiment(experiment);
+      const inputs = files.map((file) => {
+        try {
+          return { file, text: readFileSync(file, 'utf8') };
+        } catch (err) {
+          throw new DcompError(`${file}: cannot read: ${(err as Error).message}`);
+        }
+      });
+      const merged = mergeShards(inputs, units, experiment.name);
+      if (merged.duplicates.length > 0) log(`merge: ${merged.duplicates.length} run(s) appear in several files; kept the first file's copy: ${merged.duplicates.join(', ')}`);
+      if (opts.out === '-') process.stdout.write(merged.text);
+      else {
+        writeFileSync(opts.out, merged.text);
+        log(`merge: ${merged.runs} runs from ${files.length} file(s) → ${opts.out}`);
+      }
+    });
+}

@@ -1,0 +1,301 @@
+/**
+ * Small dense tensor kernels for the HOSVD compressor (spec §3): the default dims rule, the Gram
+ * matrix of a mode-m unfolding, mode-m products, and a cyclic Jacobi eigensolver for the small
+ * symmetric Gram matrices. Tensors are Float64Arrays in row-major order (last index fastest).
+ * Nothing here allocates per call: callers pass preallocated buffers.
+ */
+import { UsageError } from '../core/errors.js';
+
+/** Π shape[l] for l in [from, to). */
+export function productOf(shape: ArrayLike<number>, from = 0, to = shape.length): number {
+  let p = 1;
+  for (let l = from; l < to; l++) p *= shape[l];
+  return p;
+}
+
+/** Smallest integer L ≥ 1 with L^order ≥ d, by integer checks (Math.cbrt/pow can be off by one ulp). */
+export function ceilRoot(d: number, order: number): number {
+  let L = Math.max(1, Math.round(Math.pow(d, 1 / order)));
+  while (L > 1 && (L - 1) ** order >= d) L--;
+  while (L ** order < d) L++;
+  return L;
+}
+
+/**
+ * The default HOSVD dims of spec §3: the most balanced tuple of `order` dims whose product is ≥ d.
+ * Criteria in order: smallest largest dim (= ⌈d^{1/order}⌉), then the smallest product ≥ d, then the
+ * lexicographically smallest ascending tuple. Returned ascending, e.g. 68 → [3, 5, 5].
+ */
+export function balancedDims(d: number, order = 3): number[] {
+  if (!Number.isInteger(d) || d < 1) throw new RangeError(`balancedDims: d must be a positive integer, got ${d}`);
+  if (!Number.isInteger(order) || order < 1) throw new RangeError(`balancedDims: order must be a positive integer, got ${order}`);
+  const L = ceilRoot(d, order);
+  let best: number[] | undefined;
+  let bestProduct = Infinity;
+  const tuple = new Array<number>(order);
+  // Depth-first over ascending tuples with entries ≤ L; the last entry is the smallest one that
+  // reaches d. Ascending enumeration means the first tuple found with a given product is the
+  // lexicographically smallest, so only a strictly smaller product replaces it.
+  const visit = (pos: number, min: number, prod: number): void => {
+    if (pos === order - 1) {
+      const last = Math.max(min, Math.ceil(d / prod));
+      // Math.ceil on a float quotient: correct it with integer checks.
+      let c = last;
+      while (c > min && (c - 1) * prod >= d) c--;
+      while (c * prod < d) c++;
+      if (c > L) return;
+      const p = prod * c;
+      if (p < bestProduct) {
+        tuple[pos] = c;
+        bestProduct = p;
+        best = tuple.slice();
+      }
+      return;
+    }
+    for (let a = min; a <= L; a++) {
+      // the remaining order-pos entries are each ≤ L: skip prefixes that cannot reach d
+      if (prod * a * L ** (order - pos - 1) < d) continue;
+      tuple[pos] = a;
+      visit(pos + 1, a, prod * a);
+    }
+  };
+  visit(0, 1, 1);
+  return best!;
+}
+
+/** Parses and validates `--dims` against d: integers ≥ 1 whose product is ≥ d. */
+export function validateDims(dims: readonly number[], d: number): number[] {
+  if (dims.length === 0) throw new UsageError('--dims: expected a comma-separated list of positive integers, e.g. 5,5,5');
+  for (const n of dims) {
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--dims: each dim must be an integer ≥ 1, got ${dims.join(',')}`);
+  }
+  const p = productOf(dims);
+  if (p < d) throw new UsageError(`--dims: the product of the dims (${dims.join('×')} = ${p}) must be ≥ d = ${d}`);
+  return dims.slice();
+}
+
+/**
+ * Validates `--ranks` for the given dims: one rank for every mode, or one per mode, each an integer
+ * with 1 ≤ r_m ≤ I_m. Returns one rank per mode.
+ */
+export function validateRanks(ranks: readonly number[] | undefined, dims: readonly number[]): number[] {
+  const accepted = dims.map((n, m) => `mode ${m + 1}: 1..${n}`).join(', ');
+  if (ranks === undefined || ranks.length === 0) {
+    throw new UsageError(`--ranks: required by hosvd (one integer for all modes or one per mode; dims ${dims.join('×')} accept ${accepted})`);
+  }
+  if (ranks.length !== 1 && ranks.length !== dims.length) {
+    throw new UsageError(`--ranks: expected 1 or ${dims.length} values (one per mode of dims ${dims.join('×')}), got ${ranks.length}`);
+  }
+  const out = dims.map((_, m) => (ranks.length === 1 ? ranks[0] : ranks[m]));
+  for (let m = 0; m < dims.length; m++) {
+    const r = out[m];
+    if (!Number.isInteger(r) || r < 1 || r > dims[m]) {
+      throw new UsageError(`--ranks: rank ${r} is out of range for mode ${m + 1}; accepted per mode: ${accepted}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * out (n×n, row-major, n = shape[mode]) = X_(mode) X_(mode)ᵀ, the Gram matrix of the mode unfolding:
+ * out[i][j] = Σ over all other indices of X[…i…]·X[…j…]. Costs Π shape · n / 2 multiply-adds.
+ */
+export function unfoldingGram(x: Float64Array, shape: ArrayLike<number>, mode: number, out: Float64Array): void {
+  const n = shape[mode];
+  const outer = productOf(shape, 0, mode);
+  const inner = productOf(shape, mode + 1);
+  out.fill(0, 0, n * n);
+  if (inner >= n) {
+    // long contiguous fibres: dot products of length `inner`
+    for (let o = 0; o < outer; o++) {
+      const base = o * n * inner;
+      for (let i = 0; i < n; i++) {
+        const bi = base + i * inner;
+        for (let j = i; j < n; j++) {
+          const bj = base + j * inner;
+          let s = 0;
+          for (let t = 0; t < inner; t++) s += x[bi + t] * x[bj + t];
+          out[i * n + j] += s;
+        }
+      }
+    }
+  } else {
+    // short fibres (the last modes): rank-one updates with the inner loop over j
+    for (let o = 0; o < outer; o++) {
+      const base = o * n * inner;
+      for (let t = 0; t < inner; t++) {
+        for (let i = 0; i < n; i++) {
+          const xi = x[base + i * inner + t];
+          if (xi === 0) continue;
+          const row = i * n;
+          for (let j = i; j < n; j++) out[row + j] += xi * x[base + j * inner + t];
+        }
+      }
+    }
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i];
+}
+
+/**
+ * Mode-m product: output = input ×_mode M, where M is rows×n (row-major, n = shape[mode]):
+ * output[o, q, t] = Σ_i M[q, i]·input[o, i, t]. The output has shape[mode] replaced by `rows`.
+ * `input` and `output` must not overlap.
+ */
+export function modeProduct(
+  input: Float64Array,
+  shape: ArrayLike<number>,
+  mode: number,
+  matrix: Float64Array,
+  rows: number,
+  output: Float64Array,
+): void {
+  const n = shape[mode];
+  const outer = productOf(shape, 0, mode);
+  const inner = productOf(shape, mode + 1);
+  for (let o = 0; o < outer; o++) {
+    const inBase = o * n * inner;
+    const outBase = o * rows * inner;
+    for (let q = 0; q < rows; q++) {
+      const ob = outBase + q * inner;
+      output.fill(0, ob, ob + inner);
+      for (let i = 0; i < n; i++) {
+        const mqi = matrix[q * n + i];
+        if (mqi === 0) continue;
+        const ib = inBase + i * inner;
+        for (let t = 0; t < inner; t++) output[ob + t] += mqi * input[ib + t];
+      }
+    }
+  }
+}
+
+/**
+ * Cyclic Jacobi eigensolver for small symmetric matrices (n ≤ a few dozen), with every buffer
+ * allocated once. Why our own rather than ml-matrix's EigenvalueDecomposition: ml-matrix allocates
+ * Matrix objects and arrays on every call (HOSVD calls it m times per compressed vector, every
+ * iteration, for every worker), while Jacobi on a ≤ 30×30 Gram matrix is a few sweeps of O(n³),
+ * allocation-free, and accurate to machine precision (it is backward stable and converges
+ * quadratically). ml-matrix is used in the tests as the independent reference.
+ */
+export class JacobiEigen {
+  /** Working copy of the matrix (row-major, capacity²). */
+  private readonly a: Float64Array;
+  /** Accumulated rotations: column j of v is the eigenvector of unsorted eigenvalue j. */
+  private readonly v: Float64Array;
+  private readonly order: Int32Array;
+  /** Eigenvalues in descending order (ties by the smaller unsorted index), valid after solve. */
+  readonly values: Float64Array;
+  /**
+   * Eigenvectors, row-major n×n: vectors[i·n + j] = component i of the eigenvector of values[j].
+   * Sign convention: the component of largest magnitude (smaller index on ties) is positive.
+   */
+  readonly vectors: Float64Array;
+  /** Sweeps used by the last solve (for tests and diagnostics). */
+  sweeps = 0;
+  private n = 0;
+
+  constructor(readonly capacity: number) {
+    this.a = new Float64Array(capacity * capacity);
+    this.v = new Float64Array(capacity * capacity);
+    this.order = new Int32Array(capacity);
+    this.values = new Float64Array(capacity);
+    this.vectors = new Float64Array(capacity * capacity);
+  }
+
+  /** Size of the last solved matrix. */
+  get size(): number {
+    return this.n;
+  }
+
+  /** Diagonalises the symmetric n×n matrix `matrix` (row-major; only read). */
+  solve(matrix: Float64Array, n: number, maxSweeps = 100): void {
+    if (n > this.capacity) throw new RangeError(`JacobiEigen: matrix size ${n} exceeds capacity ${this.capacity}`);
+    this.n = n;
+    const a = this.a;
+    const v = this.v;
+    for (let i = 0; i < n * n; i++) a[i] = matrix[i];
+    v.fill(0, 0, n * n);
+    for (let i = 0; i < n; i++) v[i * n + i] = 1;
+
+    let sweep = 0;
+    for (; sweep < maxSweeps; sweep++) {
+      let off = 0;
+      for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
+      if (off === 0) break;
+      for (let p = 0; p < n - 1; p++) {
+        for (let q = p + 1; q < n; q++) {
+          const apq = a[p * n + q];
+          if (apq === 0) continue;
+          const app = a[p * n + p];
+          const aqq = a[q * n + q];
+          // Negligible against both diagonal entries after the first sweeps: rounding-level, drop it
+          // (the classical Jacobi stopping rule; keeps the sweep count finite).
+          if (sweep > 3 && Math.abs(app) + 1e3 * Math.abs(apq) === Math.abs(app) && Math.abs(aqq) + 1e3 * Math.abs(apq) === Math.abs(aqq)) {
+            a[p * n + q] = 0;
+            a[q * n + p] = 0;
+            continue;
+          }
+          // Rotation angle that annihilates a_pq: t = tan θ, the smaller root of t² + 2τt − 1 = 0.
+          const theta = (aqq - app) / (2 * apq);
+          const t = Math.abs(theta) > 1e150 ? 1 / (2 * theta) : (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+          const c = 1 / Math.sqrt(t * t + 1);
+          const s = t * c;
+          const tau = s / (1 + c);
+          a[p * n + p] = app - t * apq;
+          a[q * n + q] = aqq + t * apq;
+          a[p * n + q] = 0;
+          a[q * n + p] = 0;
+          for (let r = 0; r < n; r++) {
+            if (r === p || r === q) continue;
+            const arp = a[r * n + p];
+            const arq = a[r * n + q];
+            const nrp = arp - s * (arq + tau * arp);
+            const nrq = arq + s * (arp - tau * arq);
+            a[r * n + p] = nrp;
+            a[p * n + r] = nrp;
+            a[r * n + q] = nrq;
+            a[q * n + r] = nrq;
+          }
+          for (let r = 0; r < n; r++) {
+            const vrp = v[r * n + p];
+            const vrq = v[r * n + q];
+            v[r * n + p] = vrp - s * (vrq + tau * vrp);
+            v[r * n + q] = vrq + s * (vrp - tau * vrq);
+          }
+        }
+      }
+    }
+    this.sweeps = sweep;
+
+    // Sort descending by eigenvalue (insertion sort, n is small), ties by the smaller unsorted index.
+    const ord = this.order;
+    for (let j = 0; j < n; j++) ord[j] = j;
+    for (let j = 1; j < n; j++) {
+      const cur = ord[j];
+      const val = a[cur * n + cur];
+      let i = j - 1;
+      while (i >= 0 && a[ord[i] * n + ord[i]] < val) {
+        ord[i + 1] = ord[i];
+        i--;
+      }
+      ord[i + 1] = cur;
+    }
+    const vals = this.values;
+    const vecs = this.vectors;
+    for (let j = 0; j < n; j++) {
+      const src = ord[j];
+      vals[j] = a[src * n + src];
+      // deterministic sign: the largest-magnitude component positive (smaller index on ties)
+      let big = 0;
+      let bigAbs = -1;
+      for (let i = 0; i < n; i++) {
+        const m = Math.abs(v[i * n + src]);
+        if (m > bigAbs) {
+          bigAbs = m;
+          big = i;
+        }
+      }
+      const sign = v[big * n + src] < 0 ? -1 : 1;
+      for (let i = 0; i < n; i++) vecs[i * n + j] = sign * v[i * n + src];
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { Compressor, CompressorSpec } from './types.js';
+import { TopKSelector } from './select.js';
+import { requireK, sparseBits, sparseMessage } from './wire.js';
+
+/**
+ * Top-k (seed 000 eq. 10): keep the k entries of largest |x_i|, ties by the smaller index; k pairs
+ * on the wire, k·(F + ⌈log2 d⌉) bits. Deterministic; ‖C(x) − x‖² ≤ (1 − k/d)‖x‖² for every x.
+ */
+export const topkSpec: CompressorSpec = {
+  name: 'topk',
+  description: 'keep the k entries of largest magnitude (ties: smaller index)',
+  params: ['k'],
+  bitsFormula: 'k·(F + ⌈log2 d⌉)',
+  requiresK: true,
+  needsObjective: false,
+  randomized: false,
+  contractionAlpha: (d, k) => k / d,
+  knownClasses: (d, k) => ({ B1: { alpha: k / d, beta: 1 }, B2: { gamma: k / d, beta: 1 }, B3: { delta: d / k } }),
+  create(options): Compressor {
+    const { d } = options;
+    const k = requireK(options, 'topk');
+    const selector = new TopKSelector(d);
+    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
+    msg.nnz = k;
+    return {
+      name: 'topk',
+      d,
+      compress(v) {
+        const { indices, values } = msg;
+        selector.select(v, d, k, indices, true);
+        for (let t = 0; t < k; t++) values[t] = v[indices[t]];
+        return msg;
+      },
+    };
+  },
+};
