@@ -268,7 +268,7 @@ export function parseExperiment(text: string, file: string): Experiment {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
-    throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0]}`);
+    throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const root: unknown = doc.toJS();
   if (!isMapping(root)) throw new UsageError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')} and run options`);

@@ -175,7 +175,7 @@ export function timeRatio(unit: PerfUnit, ours: Stats | undefined, baseline: Sta
 /** Column order of the CSV (long format: one row per case). */
 export const PERF_COLUMNS = [
   'case', 'dataset', 'params', 'unit', 'median', 'p10', 'p90', 'q1', 'q3', 'min', 'samples', 'calls_per_sample',
-  'baseline', 'baseline_median', 'baseline_p10', 'baseline_p90', 'ratio', 'note', 'error',
+  'baseline', 'baseline_median', 'baseline_p10', 'baseline_p90', 'baseline_min', 'ratio', 'note', 'error',
 ] as const;
 
 /** A record as CSV cells in PERF_COLUMNS order ('' for absent values; numbers in shortest form). */
@@ -185,7 +185,7 @@ export function perfCsvCells(r: PerfRecord): string[] {
   const b = r.baseline;
   return [
     r.case, r.dataset, r.params, r.unit, num(s?.median), num(s?.p10), num(s?.p90), num(s?.q1), num(s?.q3), num(s?.min),
-    num(s?.n), num(r.inner), b?.kind ?? '', num(b?.stats.median), num(b?.stats.p10), num(b?.stats.p90), num(r.ratio),
+    num(s?.n), num(r.inner), b?.kind ?? '', num(b?.stats.median), num(b?.stats.p10), num(b?.stats.p90), num(b?.stats.min), num(r.ratio),
     [b?.check, r.note].filter((x) => x !== undefined && x !== '').join('; '), r.error ?? '',
   ];
 }

@@ -9,8 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { createRng } from '../core/rng.js';
 import { DcompError, UsageError } from '../core/errors.js';
-import { readLibsvmFile } from '../data/libsvm.js';
-import { resolveDataset } from '../data/resolve.js';
+import { loadDataset } from '../data/resolve.js';
 import { splitShards } from '../data/split.js';
 import type { LabeledData } from '../data/types.js';
 import { compressorSpec } from '../compressors/registry.js';
@@ -66,17 +65,16 @@ export async function prepareRun(input: RunConfig, environment: RunEnvironment):
   const mSpec = methodSpec(config.method);
   const cSpec = compressorSpec(config.compressor);
   const pSpec = problemSpec(config.problem);
-  const locations = { dataDir: environment.dataDir, envDataDir: environment.envDataDir, cacheDir: environment.cacheDir, onProgress: environment.onDownloadProgress };
+  const locations = { dataDir: environment.dataDir, envDataDir: environment.envDataDir, cacheDir: environment.cacheDir, onDownloadProgress: environment.onDownloadProgress };
 
-  const trainPath = await resolveDataset(config.dataset, locations);
-  const data = await readLibsvmFile(trainPath.path, { file: trainPath.path, features: config.features });
+  // loadDataset verifies a named dataset's checksum against the registry.
+  const data = await loadDataset(config.dataset, { ...locations, features: config.features });
   const d = data.X.cols;
   if (config.workers > data.X.rows) throw new UsageError(`--workers: expected at most ${data.X.rows} (the rows of ${config.dataset}), got ${config.workers}`);
   if (config.k !== undefined && config.k > d) throw new UsageError(`--k: expected an integer with 1 ≤ k ≤ d = ${d}, got ${config.k}`);
   let test: LabeledData | undefined;
   if (config.test !== undefined) {
-    const testPath = await resolveDataset(config.test, locations);
-    test = await readLibsvmFile(testPath.path, { file: testPath.path, features: d, labels: data.labelValues });
+    test = await loadDataset(config.test, { ...locations, features: d, labels: data.labelValues });
   }
 
   const shards = splitShards(data, config.workers, config.split, createRng(config.seed, 'split'));

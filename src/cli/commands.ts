@@ -6,6 +6,8 @@ import { plotCommand } from './plot.js';
 import { compareCommand } from './compare.js';
 import { mergeCommand } from './merge.js';
 import { compressorsCommand } from './compressors.js';
+import { perfCommand } from './perf.js';
+import { trafficCommand } from './traffic.js';
 
 /**
  * Every subcommand lives in its own file under src/cli/ and exports a factory `() => Command`;
@@ -19,4 +21,6 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   compareCommand,
   mergeCommand,
   () => compressorsCommand(),
+  perfCommand,
+  () => trafficCommand(),
 ];

@@ -8,7 +8,22 @@ export function buildProgram(): Command {
     .description('Communication compression in distributed optimization: correct, fast, reproducible runs and benchmarks.')
     .version(process.env.npm_package_version ?? '0.1.0')
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ dcomp bench                                   # the default experiment on mushrooms, CSV in results/
+  $ dcomp run --dataset mushrooms --method ef21 --compressor topk --k 10 --workers 20 > run.csv
+  $ dcomp plot results/default/1/results.csv --y grad_norm_sq --x bits_up_per_worker
+  $ dcomp compare base.csv new.csv --tol grad_norm_sq=1e-9
+  $ dcomp compressors --check --dataset mushrooms
+  $ dcomp traffic --method gtopk,topk-ssgd --k 100 --workers 2,4,8,16,32,64 --d 100000
+
+Datasets are looked up in --data-dir, $DCOMP_DATA_DIR, the user cache, the embedded mushrooms copy,
+then downloaded (checksum-verified). Exit codes: 0 ok, 1 failed work or gate, 2 bad usage.
+Docs: the docs/ folder of the package.`,
+    );
   for (const make of COMMANDS) {
     const cmd = make();
     cmd.exitOverride();

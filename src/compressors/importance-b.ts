@@ -69,7 +69,7 @@ export class ImportanceBCompressor implements Compressor {
       if (!Number.isFinite(gradNorm)) break;
       if (m === 0) {
         if (gradNorm === 0) break;
-        tau = this.innerStep / gradNorm;
+        tau = 1 / gradNorm;
       }
       // log w ← log w − τ ∇g(w), then subtract log Σ exp(·) (shifted by the max, so Σ ∈ [1, d]).
       const cur = this.logW, next = this.logWNext;

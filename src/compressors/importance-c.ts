@@ -48,7 +48,7 @@ export class ImportanceCCompressor implements Compressor {
   compress(v: Float64Array, ctx: CompressContext): WireMessage {
     const { x, objective, stepSize: eta } = ctx;
     const d = this.d, w = this.weights, gradG = this.gradG;
-    w.fill(0.5);
+    w.fill(1);
     let tau = 0;
     let applied = 0;
     for (let m = 0; m < this.innerSteps; m++) {

@@ -50,7 +50,7 @@ export class TopKSelector {
     const threshold = this.thresholdOfKeys(keys, length, k - 1, byAbs);
     const need = k - selectedGreater; // ties at the threshold to take, ≥ 1
     if (secondary === undefined) {
-      writeWinnersByIndex(keys, length, byAbs, threshold, need, k, out);
+      writeWinnersByIndex(keys, length, byAbs, threshold, need, selectedTies, k, out);
       return;
     }
     const ties = this.ties;
@@ -95,6 +95,7 @@ export class TopKSelector {
     } else if (t < above + between) {
       if (upper === lower) {
         selectedGreater = above;
+        selectedTies = between;
         return upper;
       }
       w = compactKeysBetween(keys, n, byAbs, upper, lower, s);
@@ -126,6 +127,7 @@ export class TopKSelector {
       } else if (t < above + between) {
         if (upper === lower) {
           selectedGreater = offset + above;
+          selectedTies = between;
           return upper;
         }
         n = compactBetween(s, n, upper, lower);
@@ -139,6 +141,8 @@ export class TopKSelector {
     }
     const value = quickselect(s, 0, n, t);
     selectedGreater += offset;
+    // Every value equal to the answer is in the current band (bands are value intervals).
+    selectedTies = countEqual(s, n, value);
     return value;
   }
 }
@@ -153,11 +157,19 @@ function sampleSizeFor(n: number): number {
 // Results of the helpers below, in module variables so that nothing is allocated per call.
 /** Number of values strictly greater than the value `quickselect` / `kthLargest` returned. */
 let selectedGreater = 0;
+/** Number of values equal to the value `kthLargest` / `thresholdOfKeys` returned. */
+let selectedTies = 0;
 let bracketUpper = 0;
 let bracketLower = 0;
 let bandAbove = 0;
 let bandBelow = 0;
 let bandBetween = 0;
+
+function countEqual(s: Float64Array, n: number, value: number): number {
+  let count = 0;
+  for (let i = 0; i < n; i++) count += +(s[i] === value);
+  return count;
+}
 
 function transform(v: number, byAbs: boolean): number {
   const u = byAbs ? Math.abs(v) : v;
@@ -189,30 +201,32 @@ function bracket(sample: Float64Array, m: number, n: number, t: number): void {
   bracketLower = quickselect(sample, 0, m, Math.min(m - 1, rank + gap));
 }
 
-// Band passes over the keys. Comparisons are turned into 0/1 and added, so the loops have no
-// data-dependent branch (a mispredicted branch per element costs more than the memory traffic).
-// They compare raw keys, without the NaN → −∞ mapping (which was measured to double their cost):
-// every comparison with NaN is false, so a NaN lands in no band but "below", which is right because
-// `lower` > −∞ here; the "below" band, rarely taken, is copied with the mapping.
+// Band passes. Counting is branch-free (comparisons turned into 0/1 and added into separate
+// counters, the form V8 was measured to compile without branches); a mispredicted branch per
+// element would cost more than the memory traffic. Compaction keeps a branch: the band it copies is
+// either small or nearly everything, so the branch is well predicted.
+// The passes over the keys compare raw values, without the NaN → −∞ mapping (which was measured to
+// double their cost): every comparison with NaN is false, so a NaN lands in no band but "below",
+// which is right because `lower` > −∞ there; the "below" band, rarely taken, is copied with the mapping.
 
 function countBandsOfKeys(keys: Float64Array, n: number, byAbs: boolean, upper: number, lower: number): void {
+  // Two independent comparisons only: with a third one (v <= upper) V8 was measured to emit branches.
   let above = 0;
-  let between = 0;
+  let atLeastLower = 0;
   for (let i = 0; i < n; i++) {
     const v = byAbs ? Math.abs(keys[i]) : keys[i];
     above += +(v > upper);
-    between += +(v <= upper) & +(v >= lower);
+    atLeastLower += +(v >= lower);
   }
   bandAbove = above;
-  bandBetween = between;
+  bandBetween = atLeastLower - above; // lower ≤ upper, so this counts lower ≤ v ≤ upper
 }
 
 function compactKeysAbove(keys: Float64Array, n: number, byAbs: boolean, upper: number, s: Float64Array): number {
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = byAbs ? Math.abs(keys[i]) : keys[i];
-    s[w] = v;
-    w += +(v > upper);
+    if (v > upper) s[w++] = v;
   }
   return w;
 }
@@ -221,8 +235,7 @@ function compactKeysBetween(keys: Float64Array, n: number, byAbs: boolean, upper
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = byAbs ? Math.abs(keys[i]) : keys[i];
-    s[w] = v;
-    w += +(v <= upper) & +(v >= lower);
+    if (v <= upper && v >= lower) s[w++] = v;
   }
   return w;
 }
@@ -231,8 +244,7 @@ function compactKeysBelow(keys: Float64Array, n: number, byAbs: boolean, lower: 
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = transform(keys[i], byAbs);
-    s[w] = v;
-    w += +(v < lower);
+    if (v < lower) s[w++] = v;
   }
   return w;
 }
@@ -254,8 +266,7 @@ function compactAbove(s: Float64Array, n: number, upper: number): number {
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = s[i];
-    s[w] = v;
-    w += +(v > upper);
+    if (v > upper) s[w++] = v;
   }
   return w;
 }
@@ -264,8 +275,7 @@ function compactBetween(s: Float64Array, n: number, upper: number, lower: number
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = s[i];
-    s[w] = v;
-    w += +(v <= upper) & +(v >= lower);
+    if (v <= upper && v >= lower) s[w++] = v;
   }
   return w;
 }
@@ -274,29 +284,71 @@ function compactBelow(s: Float64Array, n: number, lower: number): number {
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = s[i];
-    s[w] = v;
-    w += +(v < lower);
+    if (v < lower) s[w++] = v;
   }
   return w;
 }
 
 /**
- * Writes the indices with key > threshold plus the first `need` with key == threshold, ascending,
- * stopping once k are written. The "greater" test is branch-free (a coin flip when k ≈ n/2); ties
- * are rare, so their branch is cheap. Raw comparisons with NaN are false, so NaN only counts as a tie
- * when the threshold is −∞ (where the mapping NaN → −∞ puts it).
+ * Writes, ascending and stopping once k are written, the indices with key > threshold and the first
+ * `need` of the `tieCount` indices with key == threshold. With `lastTie` the index of the need-th tie,
+ * that is "key ≥ threshold" up to lastTie and "key > threshold" after it: two loops with one
+ * branch-free comparison each (the comparison is a coin flip when k ≈ n/2). Raw comparisons with NaN
+ * are false, right unless the threshold is −∞ (where NaN ties), which takes the generic loop.
  */
 function writeWinnersByIndex(
-  keys: Float64Array, n: number, byAbs: boolean, threshold: number, need: number, k: number, out: Int32Array,
+  keys: Float64Array, n: number, byAbs: boolean, threshold: number, need: number, tieCount: number, k: number, out: Int32Array,
 ): void {
-  const nanTies = threshold === -Infinity;
-  let w = 0;
-  for (let i = 0; i < n && w < k; i++) {
+  if (threshold === -Infinity) {
+    writeWinnersGeneric(keys, n, byAbs, threshold, need, k, out);
+    return;
+  }
+  const lastTie = need === tieCount ? n - 1 : findNthTie(keys, n, byAbs, threshold, need);
+  const w = writeAtLeast(keys, 0, lastTie + 1, byAbs, threshold, 0, k, out);
+  writeAbove(keys, lastTie + 1, n, byAbs, threshold, w, k, out);
+}
+
+function findNthTie(keys: Float64Array, n: number, byAbs: boolean, threshold: number, nth: number): number {
+  let seen = 0;
+  for (let i = 0; i < n; i++) {
+    seen += +((byAbs ? Math.abs(keys[i]) : keys[i]) === threshold);
+    if (seen === nth) return i;
+  }
+  return n - 1;
+}
+
+function writeAtLeast(
+  keys: Float64Array, from: number, to: number, byAbs: boolean, threshold: number, w: number, k: number, out: Int32Array,
+): number {
+  for (let i = from; i < to && w < k; i++) {
+    const v = byAbs ? Math.abs(keys[i]) : keys[i];
+    out[w] = i;
+    w += +(v >= threshold);
+  }
+  return w;
+}
+
+function writeAbove(
+  keys: Float64Array, from: number, to: number, byAbs: boolean, threshold: number, w: number, k: number, out: Int32Array,
+): number {
+  for (let i = from; i < to && w < k; i++) {
     const v = byAbs ? Math.abs(keys[i]) : keys[i];
     out[w] = i;
     w += +(v > threshold);
-    if ((v === threshold || (nanTies && v !== v)) && need > 0) {
-      w++;
+  }
+  return w;
+}
+
+/** The same result by the mapping NaN → −∞, one index at a time. */
+function writeWinnersGeneric(
+  keys: Float64Array, n: number, byAbs: boolean, threshold: number, need: number, k: number, out: Int32Array,
+): void {
+  let w = 0;
+  for (let i = 0; i < n && w < k; i++) {
+    const v = transform(keys[i], byAbs);
+    if (v > threshold) out[w++] = i;
+    else if (v === threshold && need > 0) {
+      out[w++] = i;
       need--;
     }
   }

@@ -179,7 +179,7 @@ export function modeProduct(
 export class JacobiEigen {
   /** Working copy of the matrix (row-major, capacity²). */
   private readonly a: Float64Array;
-  /** Accumulated rotations: column j of v is the eigenvector of unsorted eigenvalue j. */
+  /** Accumulated rotations: row j of v is the eigenvector of unsorted eigenvalue j. */
   private readonly v: Float64Array;
   private readonly order: Int32Array;
   /** Eigenvalues in descending order (ties by the smaller unsorted index), valid after solve. */
@@ -216,11 +216,16 @@ export class JacobiEigen {
     v.fill(0, 0, n * n);
     for (let i = 0; i < n; i++) v[i * n + i] = 1;
 
+    // ‖A‖_F is invariant under the rotations; stop once the off-diagonal part is below machine
+    // precision relative to it (eigenvalue errors ≤ ε‖A‖, eigenvector errors ≤ ε‖A‖/gap).
+    let normSq = 0;
+    for (let i = 0; i < n * n; i++) normSq += a[i] * a[i];
+    const tiny = normSq * 1e-32;
     let sweep = 0;
     for (; sweep < maxSweeps; sweep++) {
       let off = 0;
       for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-      if (off === 0) break;
+      if (off <= tiny) break;
       for (let p = 0; p < n - 1; p++) {
         for (let q = p + 1; q < n; q++) {
           const apq = a[p * n + q];
@@ -231,7 +236,6 @@ export class JacobiEigen {
           // (the classical Jacobi stopping rule; keeps the sweep count finite).
           if (sweep > 3 && Math.abs(app) + 1e3 * Math.abs(apq) === Math.abs(app) && Math.abs(aqq) + 1e3 * Math.abs(apq) === Math.abs(aqq)) {
             a[p * n + q] = 0;
-            a[q * n + p] = 0;
             continue;
           }
           // Rotation angle that annihilates a_pq: t = tan θ, the smaller root of t² + 2τt − 1 = 0.
@@ -243,23 +247,34 @@ export class JacobiEigen {
           a[p * n + p] = app - t * apq;
           a[q * n + q] = aqq + t * apq;
           a[p * n + q] = 0;
-          a[q * n + p] = 0;
-          for (let r = 0; r < n; r++) {
-            if (r === p || r === q) continue;
+          // only the upper triangle is kept up to date: (r,p),(r,q) for r < p; (p,r),(r,q) for
+          // p < r < q; (p,r),(q,r) for r > q
+          for (let r = 0; r < p; r++) {
             const arp = a[r * n + p];
             const arq = a[r * n + q];
-            const nrp = arp - s * (arq + tau * arp);
-            const nrq = arq + s * (arp - tau * arq);
-            a[r * n + p] = nrp;
-            a[p * n + r] = nrp;
-            a[r * n + q] = nrq;
-            a[q * n + r] = nrq;
+            a[r * n + p] = arp - s * (arq + tau * arp);
+            a[r * n + q] = arq + s * (arp - tau * arq);
           }
+          for (let r = p + 1; r < q; r++) {
+            const arp = a[p * n + r];
+            const arq = a[r * n + q];
+            a[p * n + r] = arp - s * (arq + tau * arp);
+            a[r * n + q] = arq + s * (arp - tau * arq);
+          }
+          for (let r = q + 1; r < n; r++) {
+            const arp = a[p * n + r];
+            const arq = a[q * n + r];
+            a[p * n + r] = arp - s * (arq + tau * arp);
+            a[q * n + r] = arq + s * (arp - tau * arq);
+          }
+          // v holds the eigenvectors as rows, so a rotation touches two contiguous rows
+          const vp = p * n;
+          const vq = q * n;
           for (let r = 0; r < n; r++) {
-            const vrp = v[r * n + p];
-            const vrq = v[r * n + q];
-            v[r * n + p] = vrp - s * (vrq + tau * vrp);
-            v[r * n + q] = vrq + s * (vrp - tau * vrq);
+            const vrp = v[vp + r];
+            const vrq = v[vq + r];
+            v[vp + r] = vrp - s * (vrq + tau * vrp);
+            v[vq + r] = vrq + s * (vrp - tau * vrq);
           }
         }
       }
@@ -288,14 +303,14 @@ export class JacobiEigen {
       let big = 0;
       let bigAbs = -1;
       for (let i = 0; i < n; i++) {
-        const m = Math.abs(v[i * n + src]);
+        const m = Math.abs(v[src * n + i]);
         if (m > bigAbs) {
           bigAbs = m;
           big = i;
         }
       }
-      const sign = v[big * n + src] < 0 ? -1 : 1;
-      for (let i = 0; i < n; i++) vecs[i * n + j] = sign * v[i * n + src];
+      const sign = v[src * n + big] < 0 ? -1 : 1;
+      for (let i = 0; i < n; i++) vecs[i * n + j] = sign * v[src * n + i];
     }
   }
 }

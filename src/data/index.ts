@@ -1,6 +1,6 @@
 export type { CsrMatrix, LabeledData, SplitMode } from './types.js';
 export { SPLIT_MODES } from './types.js';
-export { parseLibsvm, readLibsvmFile, textSha256, parseDecimal, LibsvmParser } from './libsvm.js';
+export { parseLibsvm, readLibsvmFile, textSha256, streamText, parseDecimal, LibsvmParser } from './libsvm.js';
 export type { LibsvmOptions, LibsvmFileOptions, LibsvmFile } from './libsvm.js';
 export { isBzip2, bunzip2, bunzip2Chunks } from './bzip2.js';
 export { splitShards, rowOrder, SPLIT_RNG_STREAM } from './split.js';

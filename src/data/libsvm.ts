@@ -47,6 +47,7 @@ const MAX_INDEX = 2147483647;
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
 
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
 
 function isBlank(c: number): boolean {
   return c === SPACE || c === TAB || c === CR;
@@ -347,7 +348,7 @@ function skipLine(buf: Uint8Array, p: number, end: number): number {
 /** Printable excerpt of a token for messages (bounded, so a runaway token does not flood the terminal). */
 function text(buf: Uint8Array, start: number, end: number): string {
   const limit = Math.min(end, start + 60);
-  return latin1.decode(buf.subarray(start, limit)) + (limit < end ? '…' : '');
+  return utf8.decode(buf.subarray(start, limit)) + (limit < end ? '…' : '');
 }
 
 function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {
@@ -371,20 +372,11 @@ export function parseLibsvm(buffer: Uint8Array, options: LibsvmOptions): Labeled
 }
 
 /**
- * Streams a LIBSVM file (plain text, or bzip2-compressed, detected by its `BZh` magic) through the
- * parser and a SHA-256 of the uncompressed text. A .bz2 file is read whole (it is small) and its
- * decoded text is passed on in pieces as the decoder produces it.
+ * Streams a file's uncompressed text to `onChunk`: plain text as read from disk, or, for a bzip2 file
+ * (detected by its `BZh` magic, whatever its name), the decoder's output in pieces. A .bz2 file is
+ * read whole first: the decoder works on a buffer, and compressed files are small.
  */
-export async function readLibsvmFile(path: string, options: LibsvmFileOptions = {}): Promise<LibsvmFile> {
-  const file = options.file ?? path;
-  const parser = new LibsvmParser({ ...options, file });
-  const hash = createHash('sha256');
-  let textBytes = 0;
-  const consume = (chunk: Uint8Array): void => {
-    hash.update(chunk);
-    textBytes += chunk.length;
-    parser.push(chunk);
-  };
+export async function streamText(path: string, onChunk: (chunk: Uint8Array) => void, file: string = path): Promise<void> {
   let compressed: Buffer[] | undefined;
   let first = true;
   try {
@@ -394,13 +386,26 @@ export async function readLibsvmFile(path: string, options: LibsvmFileOptions = 
         if (isBzip2(chunk)) compressed = [];
       }
       if (compressed !== undefined) compressed.push(chunk);
-      else consume(chunk);
+      else onChunk(chunk);
     }
   } catch (err) {
     if (err instanceof DcompError) throw err;
     throw new DcompError(`cannot read ${file}: ${describeFsError(err)}`);
   }
-  if (compressed !== undefined) bunzip2Chunks(Buffer.concat(compressed), consume, file);
+  if (compressed !== undefined) bunzip2Chunks(Buffer.concat(compressed), onChunk, file);
+}
+
+/** Reads and parses a LIBSVM file (plain or bzip2), hashing the uncompressed text on the way. */
+export async function readLibsvmFile(path: string, options: LibsvmFileOptions = {}): Promise<LibsvmFile> {
+  const file = options.file ?? path;
+  const parser = new LibsvmParser({ ...options, file });
+  const hash = createHash('sha256');
+  let textBytes = 0;
+  await streamText(path, (chunk) => {
+    hash.update(chunk);
+    textBytes += chunk.length;
+    parser.push(chunk);
+  }, file);
   const data = parser.finish();
   return { ...data, sha256: hash.digest('hex'), textBytes };
 }
@@ -409,29 +414,10 @@ export async function readLibsvmFile(path: string, options: LibsvmFileOptions = 
 export async function textSha256(path: string, file: string = path): Promise<{ sha256: string; textBytes: number }> {
   const hash = createHash('sha256');
   let textBytes = 0;
-  let compressed: Buffer[] | undefined;
-  let first = true;
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-      if (first) {
-        first = false;
-        if (isBzip2(chunk)) compressed = [];
-      }
-      if (compressed !== undefined) compressed.push(chunk);
-      else {
-        hash.update(chunk);
-        textBytes += chunk.length;
-      }
-    }
-  } catch (err) {
-    throw new DcompError(`cannot read ${file}: ${describeFsError(err)}`);
-  }
-  if (compressed !== undefined) {
-    bunzip2Chunks(Buffer.concat(compressed), (chunk) => {
-      hash.update(chunk);
-      textBytes += chunk.length;
-    }, file);
-  }
+  await streamText(path, (chunk) => {
+    hash.update(chunk);
+    textBytes += chunk.length;
+  }, file);
   return { sha256: hash.digest('hex'), textBytes };
 }
 

@@ -8,6 +8,7 @@
  */
 import { DcompError, UsageError } from '../core/errors.js';
 import type { CsrMatrix, LabeledData } from '../data/types.js';
+import { selectRows, toCsc } from '../data/csr.js';
 import type { LocalObjective, Problem, ProblemOptions, ProblemSpec, Smoothness } from './types.js';
 import { logregSmoothness } from './smoothness.js';
 
@@ -25,32 +26,6 @@ export function sigmoid(z: number): number {
   return e / (1 + e);
 }
 
-/** Rows `rows` of `X` as a new CSR matrix (same column count). */
-function gatherRows(X: CsrMatrix, rows: Int32Array): CsrMatrix {
-  let nnz = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    if (!(r >= 0 && r < X.rows) || !Number.isInteger(r)) {
-      throw new DcompError(`problem: shard row index ${r} is outside the data's ${X.rows} rows`);
-    }
-    nnz += X.rowPtr[r + 1] - X.rowPtr[r];
-  }
-  const rowPtr = new Int32Array(rows.length + 1);
-  const colIdx = new Int32Array(nnz);
-  const values = new Float64Array(nnz);
-  let at = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
-    const start = X.rowPtr[r];
-    const end = X.rowPtr[r + 1];
-    colIdx.set(X.colIdx.subarray(start, end), at);
-    values.set(X.values.subarray(start, end), at);
-    at += end - start;
-    rowPtr[i + 1] = at;
-  }
-  return { rows: rows.length, cols: X.cols, rowPtr, colIdx, values };
-}
-
 /** Column-major copy of a shard with b_r·a_rj stored, so a coordinate move updates margins directly. */
 interface SignedCsc {
   readonly colPtr: Int32Array;
@@ -60,22 +35,10 @@ interface SignedCsc {
 }
 
 function signedCsc(A: CsrMatrix, b: Float64Array): SignedCsc {
-  const nnz = A.rowPtr[A.rows];
-  const colPtr = new Int32Array(A.cols + 1);
-  for (let k = 0; k < nnz; k++) colPtr[A.colIdx[k] + 1]++;
-  for (let j = 0; j < A.cols; j++) colPtr[j + 1] += colPtr[j];
-  const fill = colPtr.slice(0, A.cols);
-  const rowIdx = new Int32Array(nnz);
-  const signedValues = new Float64Array(nnz);
-  for (let r = 0; r < A.rows; r++) {
-    const br = b[r];
-    for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
-      const at = fill[A.colIdx[k]]++;
-      rowIdx[at] = r; // rows visited in ascending order, so each column's rows ascend
-      signedValues[at] = br * A.values[k];
-    }
-  }
-  return { colPtr, rowIdx, signedValues };
+  const csc = toCsc(A); // a fresh copy, so its values can be signed in place
+  const { rowIdx, values } = csc;
+  for (let k = 0; k < values.length; k++) values[k] *= b[rowIdx[k]];
+  return { colPtr: csc.colPtr, rowIdx, signedValues: values };
 }
 
 /** Structures needed only by `coordinateDecrease`, made on its first call. */
@@ -383,7 +346,7 @@ export class LogregProblem implements Problem {
     this.convex = regulariser === 'l2';
     this.workers = shards.map((rows) => {
       const b = new Float64Array(rows.length);
-      const shard = gatherRows(data.X, rows);
+      const shard = selectRows(data.X, rows);
       for (let i = 0; i < rows.length; i++) b[i] = data.b[rows[i]];
       return new LogregShard(shard, b, lambda, regulariser);
     });

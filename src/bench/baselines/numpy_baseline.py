@@ -132,16 +132,29 @@ class Logreg:
         return w + 0.5 * self.lam * (x * x - step * step)
 
 
+# Timed runs select with np.argpartition (the fast numpy way; ties in no particular order). The
+# check runs set EXACT_TIES and select with a stable sort instead, which breaks ties by the smaller
+# index as dcomp (spec section 3) does, so that the compared vectors are the same computation.
+EXACT_TIES = False
+
+
+def largest(keys, k):
+    """Indices of the k largest keys along the last axis."""
+    if EXACT_TIES:
+        return np.argsort(-keys, axis=-1, kind="stable")[..., :k]
+    return np.argpartition(-keys, k - 1, axis=-1)[..., :k]
+
+
 def topk_rows(D, k):
-    """Keep the k largest |.| of each row of D (argpartition; ties in no particular order)."""
-    idx = np.argpartition(-np.abs(D), k - 1, axis=1)[:, :k]
+    """Keep the k largest |.| of each row of D."""
+    idx = largest(np.abs(D), k)
     C = np.zeros_like(D)
     np.put_along_axis(C, idx, np.take_along_axis(D, idx, axis=1), axis=1)
     return C, idx
 
 
 def topk_vector(v, k):
-    idx = np.argpartition(-np.abs(v), k - 1)[:k]
+    idx = largest(np.abs(v), k)
     return idx, v[idx]
 
 
@@ -155,7 +168,7 @@ def sparse_of(v, idx):
 
 def imp_a(prob, x, v, eta, k):
     w = prob.importance_a(x, v, eta)
-    return np.argpartition(-w, k - 1)[:k]
+    return largest(w, k)
 
 
 def inner_grad(prob, x, v, eta, w):
@@ -174,7 +187,7 @@ def imp_b(prob, x, v, eta, k, M, tau0=1.0):
         logw = logw - tau * gg
         top = logw.max()
         logw -= top + np.log(np.exp(logw - top).sum())
-    return np.argpartition(-logw, k - 1)[:k]
+    return largest(logw, k)
 
 
 def imp_c(prob, x, v, eta, k, M, tau0=1.0):
@@ -288,6 +301,16 @@ METHODS = {
 }
 
 
+def exact(fn):
+    """fn() with the spec's tie rule in every selection."""
+    global EXACT_TIES
+    EXACT_TIES = True
+    try:
+        return fn()
+    finally:
+        EXACT_TIES = False
+
+
 def run_op(op, data, cfg, problems):
     kind = op["op"]
     if kind == "topk":
@@ -325,16 +348,19 @@ def run_op(op, data, cfg, problems):
         else:
             V = v[None, :]
             fn = lambda: hosvd_batch(V, op["dims"], op["r"])
-        out = fn()
+        out = exact(fn)
         check = out[0] if kind == "hosvd" else sparse_of(v, out)
         return measure(fn, cfg), list(check)
     if kind in METHODS:
         init, step = METHODS[kind]
         # check: the iterate after a few steps from x0 = 0
-        s = init(prob, np.zeros(d), op)
-        for _ in range(op.get("check_steps", 3)):
-            step(prob, s, op)
-        check = list(s["x"])
+        def check_run():
+            s = init(prob, np.zeros(d), op)
+            for _ in range(op.get("check_steps", 3)):
+                step(prob, s, op)
+            return s["x"]
+
+        check = list(exact(check_run))
         s = init(prob, np.zeros(d), op)
         return measure(lambda: step(prob, s, op), cfg), check
     raise ValueError(f"unknown op {kind}")
