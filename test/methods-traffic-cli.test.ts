@@ -58,5 +58,5 @@ test('dcomp traffic text table lists every method and worker count', async () =>
   assert.match(lines[0], /^method\s+workers/);
   assert.equal(lines.filter((l) => /^(topk-ssgd|gtopk)\s/.test(l)).length, 4);
   // n = 1: nothing to communicate
-  assert.match(lines.find((l) => /^gtopk\s+1\s/.test(l))!, /^gtopk\s+1\s+33(\s+0){7}$/);
+  assert.match(lines.find((l) => /^gtopk\s+1\s/.test(l))!, /^gtopk\s+1\s+33(\s+0){8}$/);
 });

@@ -8,7 +8,8 @@
  * (O(d · cost of f_i)), skipping coordinates with v_j = 0, whose importance is exactly 0.
  */
 import { TopKSelector } from './select.js';
-import { checkK, sparseMessage } from './importance-shared.js';
+import { requireK } from './wire.js';
+import { importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
 export class ImportanceACompressor implements Compressor {
@@ -23,7 +24,7 @@ export class ImportanceACompressor implements Compressor {
     this.weights = new Float64Array(d);
     this.trial = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = sparseMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits);
   }
 
   compress(v: Float64Array, ctx: CompressContext): WireMessage {
@@ -65,7 +66,7 @@ export const importanceASpec: CompressorSpec = {
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = checkK('imp-a', options);
+    const k = requireK(options, 'imp-a');
     return new ImportanceACompressor(options.d, k, options.floatBits);
   },
 };

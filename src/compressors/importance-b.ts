@@ -18,7 +18,8 @@
  * nothing is allocated per call or per inner step.
  */
 import { TopKSelector } from './select.js';
-import { checkInnerStep, checkInnerSteps, checkK, innerGradient, sparseMessage } from './importance-shared.js';
+import { requireK } from './wire.js';
+import { checkInnerStep, checkInnerSteps, innerGradient, importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
 export class ImportanceBCompressor implements Compressor {
@@ -49,7 +50,7 @@ export class ImportanceBCompressor implements Compressor {
     this.point = new Float64Array(d);
     this.gradG = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = sparseMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits);
   }
 
   /** log w^M from the last call (the array is swapped between calls; read it right after `compress`). */
@@ -69,7 +70,7 @@ export class ImportanceBCompressor implements Compressor {
       if (!Number.isFinite(gradNorm)) break;
       if (m === 0) {
         if (gradNorm === 0) break;
-        tau = 1 / gradNorm;
+        tau = this.innerStep / gradNorm;
       }
       // log w ← log w − τ ∇g(w), then subtract log Σ exp(·) (shifted by the max, so Σ ∈ [1, d]).
       const cur = this.logW, next = this.logWNext;
@@ -111,7 +112,7 @@ export const importanceBSpec: CompressorSpec = {
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = checkK('imp-b', options);
+    const k = requireK(options, 'imp-b');
     const steps = checkInnerSteps('imp-b', options);
     const step = checkInnerStep('imp-b', options);
     return new ImportanceBCompressor(options.d, k, options.floatBits, steps, step);

@@ -14,7 +14,8 @@
  * nothing is allocated per call or per inner step.
  */
 import { TopKSelector } from './select.js';
-import { checkInnerStep, checkInnerSteps, checkK, innerGradient, sparseMessage } from './importance-shared.js';
+import { requireK } from './wire.js';
+import { checkInnerStep, checkInnerSteps, innerGradient, importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
 export class ImportanceCCompressor implements Compressor {
@@ -42,7 +43,7 @@ export class ImportanceCCompressor implements Compressor {
     this.point = new Float64Array(d);
     this.gradG = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = sparseMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits);
   }
 
   compress(v: Float64Array, ctx: CompressContext): WireMessage {
@@ -84,7 +85,7 @@ export const importanceCSpec: CompressorSpec = {
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = checkK('imp-c', options);
+    const k = requireK(options, 'imp-c');
     const steps = checkInnerSteps('imp-c', options);
     const step = checkInnerStep('imp-c', options);
     return new ImportanceCCompressor(options.d, k, options.floatBits, steps, step, options.impCScale === true);

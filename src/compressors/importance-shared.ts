@@ -1,33 +1,23 @@
 /**
- * Pieces shared by the importance compressors imp-a, imp-b, imp-c (spec §3, seed 000 §3.1):
- * option validation, the preallocated sparse wire message, and one inner-solver gradient of
+ * Pieces shared by the importance compressors imp-a, imp-b, imp-c (spec §3, seed 000 §3.1): the
+ * inner-solver options, the k-pair message (same bits as topk) and one gradient of
  * g(w) = f_i(x − η (w ⊙ v)).
  */
 import { UsageError } from '../core/errors.js';
 import type { LocalObjective } from '../problems/types.js';
 import type { CompressorOptions, WireMessage } from './types.js';
+import { sparseBits, sparseMessage } from './wire.js';
 
 /** Spec §3 default of `--inner-steps` (M). */
 export const DEFAULT_INNER_STEPS = 20;
 /** Spec §3 default of `--inner-step` (τ₀). */
 export const DEFAULT_INNER_STEP = 1;
 
-/** Same bit count as topk: k pairs of (float, index), k·(F + ⌈log2 d⌉) (spec §3). */
-export function importanceBits(k: number, d: number, floatBits: number): number {
-  // ⌈log2 d⌉ by integer doubling, so that powers of two are exact whatever Math.log2 rounds to.
-  let indexBits = 0;
-  while (2 ** indexBits < d) indexBits++;
-  return k * (floatBits + indexBits);
-}
-
-/** k is required and must be an integer in [1, d] (spec §6). */
-export function checkK(name: string, options: CompressorOptions): number {
-  const { k, d } = options;
-  if (k === undefined) throw new UsageError(`--k: ${name} requires --k, an integer with 1 ≤ k ≤ d = ${d}`);
-  if (!Number.isInteger(k) || k < 1 || k > d) {
-    throw new UsageError(`--k: ${name} accepts an integer with 1 ≤ k ≤ d = ${d}, got ${k}`);
-  }
-  return k;
+/** The reusable message of k (index, value) pairs: k·(F + ⌈log2 d⌉) bits, exactly as topk. */
+export function importanceMessage(k: number, d: number, floatBits: number): WireMessage {
+  const msg = sparseMessage(k, sparseBits(k, d, floatBits));
+  msg.nnz = k;
+  return msg;
 }
 
 /** M, `--inner-steps`: an integer ≥ 1, default 20. */
@@ -46,17 +36,6 @@ export function checkInnerStep(name: string, options: CompressorOptions): number
     throw new UsageError(`--inner-step: ${name} accepts a finite number > 0 (default ${DEFAULT_INNER_STEP}), got ${t}`);
   }
   return t;
-}
-
-/** The k-pair sparse message a compressor owns and overwrites on every call. */
-export function sparseMessage(k: number, d: number, floatBits: number): WireMessage {
-  return {
-    format: 'sparse',
-    nnz: k,
-    indices: new Int32Array(k),
-    values: new Float64Array(k),
-    bits: importanceBits(k, d, floatBits),
-  };
 }
 
 /**

@@ -70,12 +70,12 @@ export class TopKSelector {
    */
   private thresholdOfKeys(keys: Float64Array, n: number, t: number, byAbs: boolean): number {
     const s = this.scratch;
-    if (n <= SAMPLING_MIN) {
+    if (n <= SAMPLING_MIN || !byAbs) {
       copyTransformed(keys, n, byAbs, s);
       return this.kthLargest(n, t);
     }
     const m = sampleSizeFor(n);
-    sampleTransformed(keys, n, byAbs, this.sample, m);
+    sampleTransformed(keys, n, true, this.sample, m);
     bracket(this.sample, m, n, t);
     const upper = bracketUpper;
     const lower = bracketLower;
@@ -84,13 +84,15 @@ export class TopKSelector {
       copyTransformed(keys, n, byAbs, s);
       return this.kthLargest(n, t);
     }
-    countBandsOfKeys(keys, n, byAbs, upper, lower);
+    // One pass counts the band above and copies the band between (where the rank usually is).
+    // Few keys reach `lower` when t is small (the usual top-k): then a branch on it is well
+    // predicted and cheaper than the branch-free loop, whose loop-carried store chain costs ~4 ns/key.
+    let w = t < n / 8 ? compactKeysBetweenRare(keys, n, upper, lower, s) : compactKeysBetween(keys, n, upper, lower, s);
     const above = bandAbove;
-    const between = bandBetween;
-    let w: number;
+    const between = w;
     let offset: number;
     if (t < above) {
-      w = compactKeysAbove(keys, n, byAbs, upper, s);
+      w = compactKeysAbove(keys, n, upper, s);
       offset = 0;
     } else if (t < above + between) {
       if (upper === lower) {
@@ -98,10 +100,9 @@ export class TopKSelector {
         selectedTies = between;
         return upper;
       }
-      w = compactKeysBetween(keys, n, byAbs, upper, lower, s);
       offset = above;
     } else {
-      w = compactKeysBelow(keys, n, byAbs, lower, s);
+      w = compactKeysBelow(keys, n, true, lower, s);
       offset = above + between;
     }
     const value = this.kthLargest(w, t - offset);
@@ -163,7 +164,6 @@ let bracketUpper = 0;
 let bracketLower = 0;
 let bandAbove = 0;
 let bandBelow = 0;
-let bandBetween = 0;
 
 function countEqual(s: Float64Array, n: number, value: number): number {
   let count = 0;
@@ -209,34 +209,43 @@ function bracket(sample: Float64Array, m: number, n: number, t: number): void {
 // double their cost): every comparison with NaN is false, so a NaN lands in no band but "below",
 // which is right because `lower` > −∞ there; the "below" band, rarely taken, is copied with the mapping.
 
-function countBandsOfKeys(keys: Float64Array, n: number, byAbs: boolean, upper: number, lower: number): void {
-  // Two independent comparisons only: with a third one (v <= upper) V8 was measured to emit branches.
-  let above = 0;
-  let atLeastLower = 0;
-  for (let i = 0; i < n; i++) {
-    const v = byAbs ? Math.abs(keys[i]) : keys[i];
-    above += +(v > upper);
-    atLeastLower += +(v >= lower);
-  }
-  bandAbove = above;
-  bandBetween = atLeastLower - above; // lower ≤ upper, so this counts lower ≤ v ≤ upper
-}
-
-function compactKeysAbove(keys: Float64Array, n: number, byAbs: boolean, upper: number, s: Float64Array): number {
+function compactKeysAbove(keys: Float64Array, n: number, upper: number, s: Float64Array): number {
+  // Taken only when few keys lie above `upper`, so the branch is well predicted.
   let w = 0;
   for (let i = 0; i < n; i++) {
-    const v = byAbs ? Math.abs(keys[i]) : keys[i];
+    const v = Math.abs(keys[i]);
     if (v > upper) s[w++] = v;
   }
   return w;
 }
 
-function compactKeysBetween(keys: Float64Array, n: number, byAbs: boolean, upper: number, lower: number, s: Float64Array): number {
+/** As compactKeysBetween, branching first on the rare event v ≥ lower. */
+function compactKeysBetweenRare(keys: Float64Array, n: number, upper: number, lower: number, s: Float64Array): number {
   let w = 0;
+  let above = 0;
   for (let i = 0; i < n; i++) {
-    const v = byAbs ? Math.abs(keys[i]) : keys[i];
-    if (v <= upper && v >= lower) s[w++] = v;
+    const v = Math.abs(keys[i]);
+    if (v >= lower) {
+      if (v > upper) above++;
+      else s[w++] = v;
+    }
   }
+  bandAbove = above;
+  return w;
+}
+
+/** Copies the keys in [lower, upper] to s (returns how many) and counts those above into bandAbove. */
+function compactKeysBetween(keys: Float64Array, n: number, upper: number, lower: number, s: Float64Array): number {
+  let w = 0;
+  let above = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Math.abs(keys[i]);
+    const isAbove = +(v > upper);
+    above += isAbove;
+    s[w] = v;
+    w += +(v >= lower) - isAbove; // lower ≤ upper: 1 exactly when lower ≤ v ≤ upper
+  }
+  bandAbove = above;
   return w;
 }
 
@@ -275,7 +284,8 @@ function compactBetween(s: Float64Array, n: number, upper: number, lower: number
   let w = 0;
   for (let i = 0; i < n; i++) {
     const v = s[i];
-    if (v <= upper && v >= lower) s[w++] = v;
+    s[w] = v;
+    w += +(v >= lower) - +(v > upper); // branch-free: each test alone is a coin flip near the median
   }
   return w;
 }
@@ -299,29 +309,47 @@ function compactBelow(s: Float64Array, n: number, lower: number): number {
 function writeWinnersByIndex(
   keys: Float64Array, n: number, byAbs: boolean, threshold: number, need: number, tieCount: number, k: number, out: Int32Array,
 ): void {
-  if (threshold === -Infinity) {
+  if (!byAbs || threshold === -Infinity) {
     writeWinnersGeneric(keys, n, byAbs, threshold, need, k, out);
     return;
   }
-  const lastTie = need === tieCount ? n - 1 : findNthTie(keys, n, byAbs, threshold, need);
-  const w = writeAtLeast(keys, 0, lastTie + 1, byAbs, threshold, 0, k, out);
-  writeAbove(keys, lastTie + 1, n, byAbs, threshold, w, k, out);
+  const lastTie = need === tieCount ? n - 1 : findNthTie(keys, n, threshold, need);
+  // Branch-free loops only where the comparison is a coin flip; a rare (or near-certain) outcome
+  // is cheaper as a predicted branch.
+  const rare = k < n / 8 || k > n - n / 8;
+  const w = rare ? writeAtLeastBranching(keys, 0, lastTie + 1, threshold, 0, k, out) : writeAtLeast(keys, 0, lastTie + 1, threshold, 0, k, out);
+  if (rare) writeAboveBranching(keys, lastTie + 1, n, threshold, w, k, out);
+  else writeAbove(keys, lastTie + 1, n, threshold, w, k, out);
 }
 
-function findNthTie(keys: Float64Array, n: number, byAbs: boolean, threshold: number, nth: number): number {
+function findNthTie(keys: Float64Array, n: number, threshold: number, nth: number): number {
   let seen = 0;
   for (let i = 0; i < n; i++) {
-    seen += +((byAbs ? Math.abs(keys[i]) : keys[i]) === threshold);
+    seen += +(Math.abs(keys[i]) === threshold);
     if (seen === nth) return i;
   }
   return n - 1;
 }
 
+function writeAtLeastBranching(
+  keys: Float64Array, from: number, to: number, threshold: number, w: number, k: number, out: Int32Array,
+): number {
+  for (let i = from; i < to && w < k; i++) if (Math.abs(keys[i]) >= threshold) out[w++] = i;
+  return w;
+}
+
+function writeAboveBranching(
+  keys: Float64Array, from: number, to: number, threshold: number, w: number, k: number, out: Int32Array,
+): number {
+  for (let i = from; i < to && w < k; i++) if (Math.abs(keys[i]) > threshold) out[w++] = i;
+  return w;
+}
+
 function writeAtLeast(
-  keys: Float64Array, from: number, to: number, byAbs: boolean, threshold: number, w: number, k: number, out: Int32Array,
+  keys: Float64Array, from: number, to: number, threshold: number, w: number, k: number, out: Int32Array,
 ): number {
   for (let i = from; i < to && w < k; i++) {
-    const v = byAbs ? Math.abs(keys[i]) : keys[i];
+    const v = Math.abs(keys[i]);
     out[w] = i;
     w += +(v >= threshold);
   }
@@ -329,10 +357,10 @@ function writeAtLeast(
 }
 
 function writeAbove(
-  keys: Float64Array, from: number, to: number, byAbs: boolean, threshold: number, w: number, k: number, out: Int32Array,
+  keys: Float64Array, from: number, to: number, threshold: number, w: number, k: number, out: Int32Array,
 ): number {
   for (let i = from; i < to && w < k; i++) {
-    const v = byAbs ? Math.abs(keys[i]) : keys[i];
+    const v = Math.abs(keys[i]);
     out[w] = i;
     w += +(v > threshold);
   }

@@ -141,7 +141,7 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
   const width = Math.max(10, options.width ?? 72);
   const height = Math.max(3, options.height ?? 15);
   const drawn = series.filter((s) => s.xs.length > 0);
-  const yName = options.log ? `log10 ${options.y}` : options.y;
+  const yName = options.y;
   const title = options.title ?? `${options.y} vs ${options.x}${options.log ? ' (log scale)' : ''}`;
   if (drawn.length === 0) return `${title}: nothing to plot (no finite${options.log ? ' positive' : ''} values)\n`;
 
