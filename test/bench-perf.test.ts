@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureSync, perfCsvCells, PERF_COLUMNS, quantile, summarize, throughputSamples, timeRatio } from '../src/bench/perf.js';
+import { bestTimeRatio, measureSync, perfCsvCells, PERF_COLUMNS, quantile, summarize, throughputSamples, timeRatio } from '../src/bench/perf.js';
 import { maxRelativeDifference, runPerf, testPoint } from '../src/bench/perf-cases.js';
 
 const dataDir = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
@@ -36,6 +36,9 @@ test('throughput samples and the time ratio read so that a ratio below 1 means d
   assert.equal(timeRatio('us', fast, slow), 0.25);
   assert.equal(timeRatio('MB/s', slow, fast), 0.25); // 4 MB/s against 1 MB/s: a quarter of the time
   assert.equal(timeRatio('us', fast, undefined), undefined);
+  const noisy = summarize([2, 9, 9]);
+  assert.equal(bestTimeRatio('us', noisy, slow), 0.5); // best samples: 2 µs against 4 µs
+  assert.equal(bestTimeRatio('MB/s', summarize([1, 8]), summarize([2, 4])), 0.5); // best 8 MB/s against 4
 });
 
 test('max relative difference is the largest difference over the largest reference entry', () => {

@@ -33,7 +33,7 @@ import type { MethodEnv } from '../methods/types.js';
 import { problemSpec } from '../problems/registry.js';
 import type { Problem } from '../problems/types.js';
 import {
-  DEFAULT_MEASURE, measureSync, summarize, throughputSamples, timeRatio,
+  bestTimeRatio, DEFAULT_MEASURE, measureSync, summarize, throughputSamples, timeRatio,
   type BaselineFigure, type MeasureOptions, type PerfRecord, type PerfUnit, type Stats,
 } from './perf.js';
 
@@ -546,7 +546,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
     if (after) notes.push(after);
     records.push({
       case: def.group, dataset: def.dataset, params: def.params, unit: def.unit, stats, inner, baseline: figure,
-      ratio: timeRatio(def.unit, stats, baseline?.stats), note: notes.length ? notes.join('; ') : undefined,
+      ratio: timeRatio(def.unit, stats, baseline?.stats), ratioBest: bestTimeRatio(def.unit, stats, baseline?.stats), note: notes.length ? notes.join('; ') : undefined,
     });
   }
   return { records, environment: environment(envInfo) };

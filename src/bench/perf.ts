@@ -155,6 +155,8 @@ export interface PerfRecord {
    * means we are faster.
    */
   readonly ratio?: number;
+  /** The ratio of best samples (see bestTimeRatio). */
+  readonly ratioBest?: number;
   /** Anything worth knowing about the row (verification, why a baseline is missing). */
   readonly note?: string;
   /** Set when the case could not run; the other fields are then absent. */
@@ -172,10 +174,20 @@ export function timeRatio(unit: PerfUnit, ours: Stats | undefined, baseline: Sta
   return unit === 'MB/s' ? baseline.median / ours.median : ours.median / baseline.median;
 }
 
+/**
+ * The same ratio from each side's best sample (min time, max throughput): the figure least disturbed
+ * by other processes on a busy machine, reported next to the median ratio.
+ */
+export function bestTimeRatio(unit: PerfUnit, ours: Stats | undefined, baseline: Stats | undefined): number | undefined {
+  if (!ours || !baseline) return undefined;
+  const r = unit === 'MB/s' ? baseline.max / ours.max : ours.min / baseline.min;
+  return Number.isFinite(r) && r > 0 ? r : undefined;
+}
+
 /** Column order of the CSV (long format: one row per case). */
 export const PERF_COLUMNS = [
   'case', 'dataset', 'params', 'unit', 'median', 'p10', 'p90', 'q1', 'q3', 'min', 'samples', 'calls_per_sample',
-  'baseline', 'baseline_median', 'baseline_p10', 'baseline_p90', 'baseline_min', 'ratio', 'note', 'error',
+  'baseline', 'baseline_median', 'baseline_p10', 'baseline_p90', 'baseline_min', 'ratio', 'ratio_best', 'note', 'error',
 ] as const;
 
 /** A record as CSV cells in PERF_COLUMNS order ('' for absent values; numbers in shortest form). */
@@ -185,7 +197,7 @@ export function perfCsvCells(r: PerfRecord): string[] {
   const b = r.baseline;
   return [
     r.case, r.dataset, r.params, r.unit, num(s?.median), num(s?.p10), num(s?.p90), num(s?.q1), num(s?.q3), num(s?.min),
-    num(s?.n), num(r.inner), b?.kind ?? '', num(b?.stats.median), num(b?.stats.p10), num(b?.stats.p90), num(b?.stats.min), num(r.ratio),
+    num(s?.n), num(r.inner), b?.kind ?? '', num(b?.stats.median), num(b?.stats.p10), num(b?.stats.p90), num(b?.stats.min), num(r.ratio), num(r.ratioBest),
     [b?.check, r.note].filter((x) => x !== undefined && x !== '').join('; '), r.error ?? '',
   ];
 }

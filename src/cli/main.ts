@@ -34,6 +34,11 @@ Docs: the docs/ folder of the package.`,
 
 /** Entry point: exit codes 0 ok, 1 failed work or gate, 2 bad usage. */
 export async function main(argv: string[]): Promise<void> {
+  // `dcomp … | head` closes stdout early: that is the reader's choice, not a failure.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -99,14 +99,14 @@ export function fmt(x: number | undefined): string {
 
 /** A plain aligned text table of the records (stderr). */
 export function formatTable(records: readonly PerfRecord[]): string {
-  const header = ['case', 'dataset', 'params', 'unit', 'median', 'p10–p90', 'min', 'baseline (min)', 'ratio', 'note'];
+  const header = ['case', 'dataset', 'params', 'unit', 'median', 'p10–p90', 'min', 'baseline (min)', 'ratio (best)', 'note'];
   const rows = records.map((r) => {
     if (r.error !== undefined) return [r.case, r.dataset, r.params, r.unit, 'error', '', '', '', '', r.error];
     const s = r.stats;
     const b = r.baseline;
     return [
       r.case, r.dataset, r.params, r.unit, fmt(s?.median), s ? `${fmt(s.p10)}–${fmt(s.p90)}` : '', fmt(s?.min),
-      b ? `${b.kind} ${fmt(b.stats.median)} (${fmt(b.stats.min)})` : 'n/a', r.ratio === undefined ? 'n/a' : r.ratio.toFixed(2),
+      b ? `${b.kind} ${fmt(b.stats.median)} (${fmt(b.stats.min)})` : 'n/a', r.ratio === undefined ? 'n/a' : `${r.ratio.toFixed(2)} (${r.ratioBest === undefined ? 'n/a' : r.ratioBest.toFixed(2)})`,
       [b?.check, r.note].filter((x) => x).join('; '),
     ];
   });

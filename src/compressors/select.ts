@@ -9,8 +9,8 @@
  *  1. Threshold. Find T, the k-th largest transformed key, and how many keys are strictly greater.
  *     Large inputs (> 8192) first run sampling rounds in the manner of Floyd–Rivest: two values of a
  *     strided sample of size n^(2/3) bracket the wanted rank (±2.5·√m sample ranks, about five
- *     standard deviations), one branch-free pass counts the keys above/below the brackets and copies
- *     the band between them into scratch; the band is ~n^(2/3)·5 values, so the rest is small.
+ *     standard deviations; +∞ replaces the upper one near the top), one pass counts the keys above
+ *     the band and copies the band into scratch; the band is ~5·n^(2/3) values, so the rest is small.
  *     If the sample misses (rare), that round simply keeps the band that does hold the rank.
  *     What remains goes to an introselect: 3-way (Dutch flag) quickselect, so ties cannot make it
  *     quadratic, median-of-3 / ninther pivots, and after 2·log2(size) + 4 rounds a heapsort of the
@@ -197,7 +197,8 @@ function sampleStrided(s: Float64Array, n: number, sample: Float64Array, m: numb
 function bracket(sample: Float64Array, m: number, n: number, t: number): void {
   const rank = Math.floor((t * m) / n);
   const gap = Math.ceil(2.5 * Math.sqrt(m)) + 1;
-  bracketUpper = quickselect(sample, 0, m, Math.max(0, rank - gap));
+  // Near the top, bracket from +∞: the band then holds the largest keys and no extra pass is needed.
+  bracketUpper = rank - gap <= 0 ? Infinity : quickselect(sample, 0, m, rank - gap);
   bracketLower = quickselect(sample, 0, m, Math.min(m - 1, rank + gap));
 }
 
