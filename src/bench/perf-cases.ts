@@ -33,7 +33,7 @@ import type { MethodEnv } from '../methods/types.js';
 import { problemSpec } from '../problems/registry.js';
 import type { Problem } from '../problems/types.js';
 import {
-  bestTimeRatio, DEFAULT_MEASURE, measureSync, summarize, throughputSamples, timeRatio,
+  bestTimeRatio, collectGarbage, DEFAULT_MEASURE, measureSync, summarize, throughputSamples, timeRatio,
   type BaselineFigure, type MeasureOptions, type PerfRecord, type PerfUnit, type Stats,
 } from './perf.js';
 
@@ -519,6 +519,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
     let stats: Stats;
     let inner: number;
     try {
+      collectGarbage();
       const m = measureSync(prepared.run, measure);
       inner = m.inner;
       stats = def.unit === 'MB/s' ? summarize(throughputSamples(m.samplesUs, prepared.bytes ?? 0)) : m.stats;

@@ -7,6 +7,8 @@
  * with `inner` chosen so a sample lasts about `targetSampleMs` (µs-scale operations would otherwise
  * drown in timer resolution and call overhead of the clock itself).
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** Order statistics of one set of samples, in the samples' unit. */
 export interface Stats {
@@ -75,6 +77,31 @@ export interface Measurement {
 }
 
 const nowNs = (): bigint => process.hrtime.bigint();
+
+let gcFunction: (() => void) | undefined | null = null;
+
+/**
+ * A full garbage collection before a case, so that building one case's inputs (or loading the
+ * datasets) is not paid for by the next measurement through concurrent marking and sweeping on a
+ * 2-core machine. Uses `gc` when Node runs with --expose-gc, else enables it for a fresh context
+ * (the usual benchmark-harness way); a no-op if neither works.
+ */
+export function collectGarbage(): void {
+  if (gcFunction === null) {
+    gcFunction = undefined;
+    const global = globalThis as { gc?: () => void };
+    if (typeof global.gc === 'function') gcFunction = global.gc;
+    else {
+      try {
+        setFlagsFromString('--expose-gc');
+        gcFunction = runInNewContext('gc') as () => void;
+      } catch {
+        gcFunction = undefined;
+      }
+    }
+  }
+  gcFunction?.();
+}
 const msSince = (t0: bigint): number => Number(nowNs() - t0) / 1e6;
 
 /** Calls per sample so that one sample lasts about `targetSampleMs`, given a per-call estimate. */
