@@ -68,6 +68,8 @@ export interface PerfOptions {
   readonly dataDir?: string;
   readonly envDataDir?: string;
   readonly cacheDir?: string;
+  /** Environment of the baseline processes (the CLI passes its own); BLAS threads are set to 1 on top. */
+  readonly childEnv?: NodeJS.ProcessEnv;
   /** Python interpreter and C compiler commands (default python3, cc). */
   readonly python?: string;
   readonly cc?: string;
@@ -379,8 +381,8 @@ async function runCBaseline(defs: CaseDef[], datasets: Map<string, LoadedDataset
   try {
     const exe = join(dir, 'grad_csr');
     try {
-      await run(cc, ['-O2', '-o', exe, source, '-lm']);
-      const { stdout, stderr } = await run(cc, ['--version']).catch(() => ({ stdout: '', stderr: '' }));
+      await run(cc, ['-O2', '-o', exe, source, '-lm'], { env: options.childEnv });
+      const { stdout, stderr } = await run(cc, ['--version'], { env: options.childEnv }).catch(() => ({ stdout: '', stderr: '' }));
       env.cc = `${cc} -O2 (${(stdout || stderr).split('\n')[0].trim()})`;
     } catch (err) {
       env.notes.push(`C baseline: no working compiler (${cc}: ${describe(err)})`);
@@ -417,7 +419,7 @@ async function runNumpyBaseline(defs: CaseDef[], datasets: Map<string, LoadedDat
     return;
   }
   try {
-    await run(python, ['-c', 'import numpy, scipy']);
+    await run(python, ['-c', 'import numpy, scipy'], { env: options.childEnv });
   } catch {
     env.notes.push(`numpy baseline: ${python} with numpy and scipy not available`);
     return;
@@ -434,7 +436,10 @@ async function runNumpyBaseline(defs: CaseDef[], datasets: Map<string, LoadedDat
     const configPath = join(dir, 'config.json');
     writeFileSync(configPath, JSON.stringify(config));
     options.onProgress?.(`perf: numpy baseline, ${numpyDefs.length} cases (one python process)`);
-    const { stdout } = await run(python, [source, configPath], { maxBuffer: 256 << 20, timeout: 60 * 60 * 1000 });
+    // Single-threaded BLAS, like dcomp and the C loop: a fair comparison, and on a small busy machine
+    // OpenBLAS's threads were measured to make a 32k-element dot product ~10x slower.
+    const childEnv = { ...options.childEnv, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+    const { stdout } = await run(python, [source, configPath], { maxBuffer: 256 << 20, timeout: 60 * 60 * 1000, env: childEnv });
     const parsed = JSON.parse(stdout) as {
       numpy: string; scipy: string;
       results: Record<string, { samples_us: number[]; check?: number[] }>;

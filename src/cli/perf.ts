@@ -62,6 +62,7 @@ export function perfCommand(): Command {
         dataDir: locations.dataDir,
         envDataDir: locations.envDataDir,
         cacheDir: locations.cacheDir,
+        childEnv: process.env,
         onProgress: opts.quiet ? undefined : (m) => (policy.progress ? process.stderr.write(`\r\x1b[K${m}`) : log(m)),
       });
       if (policy.progress && !opts.quiet) process.stderr.write('\r\x1b[K');

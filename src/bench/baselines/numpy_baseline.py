@@ -105,12 +105,15 @@ class Logreg:
         self.csc_cols = np.repeat(np.arange(self.d), np.diff(Ac.indptr))
         self.csc_signed = Ac.data * b[Ac.indices]
 
-    def full_gradient(self, x):
-        """Returns (f(x), grad f(x)) with the (1/n) sum_i (1/N_i) weighting (= plain mean for n = 1)."""
+    def full_gradient(self, x, with_loss=True):
+        """Returns (f(x), grad f(x)) with the (1/n) sum_i (1/N_i) weighting (= plain mean for n = 1).
+        The iterations pass with_loss=False: they only need the gradient, so numpy skips the softplus."""
         z = -self.b * (self.A @ x)
-        loss = float(np.dot(np.logaddexp(0.0, z), self.row_weight))
         coef = -self.b * expit(z) * self.row_weight
         grad = self.At @ coef + self.lam * x
+        if not with_loss:
+            return None, grad
+        loss = float(np.dot(np.logaddexp(0.0, z), self.row_weight))
         return loss + 0.5 * self.lam * float(x @ x), grad
 
     def local_gradients(self, x):
@@ -172,7 +175,7 @@ def imp_a(prob, x, v, eta, k):
 
 
 def inner_grad(prob, x, v, eta, w):
-    _, g = prob.full_gradient(x - eta * (w * v))
+    _, g = prob.full_gradient(x - eta * (w * v), with_loss=False)
     return -eta * v * g
 
 
@@ -232,7 +235,7 @@ def gd_init(prob, x0, op):
 
 
 def gd_step(prob, s, op):
-    _, g = prob.full_gradient(s["x"])
+    _, g = prob.full_gradient(s["x"], with_loss=False)
     s["x"] -= op["step"] * g
 
 
@@ -258,7 +261,7 @@ def hosvd_compress(D, op):
 
 def cgd_imp_a_step(prob, s, op):
     x = s["x"]
-    _, v = prob.full_gradient(x)
+    _, v = prob.full_gradient(x, with_loss=False)
     S = imp_a(prob, x, v, op["step"], op["k"])
     x[S] -= op["step"] * v[S]
 
