@@ -45,7 +45,7 @@ export function perfCommand(): Command {
     .option('--reps <R>', 'at least R timed samples per case', parseInteger(1), DEFAULT_MEASURE.reps)
     .option('--min-time-ms <T>', 'and at least T ms of sampling per case', parsePositive, DEFAULT_MEASURE.minTimeMs)
     .option('--warmup-ms <W>', 'warm-up per case before sampling', parsePositive, DEFAULT_MEASURE.warmupMs)
-    .option('--baselines', 'run the C and numpy baselines (default)', true)
+    .option('--baselines', 'run the C and numpy baselines', true)
     .option('--no-baselines', 'skip the baselines')
     .option('--out <file>', 'write the CSV to a file instead of stdout')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
