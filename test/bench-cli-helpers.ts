@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCsvRecords } from '../src/report/read-csv.js';
+import { DATA_DIR } from './data-dir.js';
 
 /** From dist/test/ the repository root is ../.. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'dcomp');
-export const DATA_DIR = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
+// Absolute, because some tests run dcomp from another working directory.
+export { DATA_DIR };
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { bestTimeRatio, measureSync, perfCsvCells, PERF_COLUMNS, quantile, summarize, throughputSamples, timeRatio } from '../src/bench/perf.js';
 import { maxRelativeDifference, runPerf, testPoint } from '../src/bench/perf-cases.js';
+import { DATA_DIR } from './data-dir.js';
 
-const dataDir = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
+const dataDir = DATA_DIR;
 const tiny = { reps: 3, minTimeMs: 1, warmupMs: 1, targetSampleMs: 0.2, maxTimeMs: 2000 };
 
 test('summarize gives the median, interpolated p10/p90 and quartiles, min, max and mean of a known list', () => {

@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
-import { resolve } from 'node:path';
 import { checkCompressor, normalQuantile, syntheticVectors, type CheckVector, type CompressorCheck } from '../src/compressors/classes.js';
 import { COMPRESSORS } from '../src/compressors/registry.js';
 import type { CompressContext, Compressor, CompressorSpec } from '../src/compressors/types.js';
 import { compressorsCommand, formatCheckTable } from '../src/cli/compressors.js';
 import { createRng } from '../src/core/rng.js';
 import { DcompError } from '../src/core/errors.js';
+import { DATA_DIR } from './data-dir.js';
 
 /** RFC 4180 records (quoted fields with "" escapes), enough to read back our own CSV. */
 function csvParse(text: string): string[][] {
@@ -30,7 +29,7 @@ function csvParse(text: string): string[][] {
   return rows;
 }
 
-const dataDir = resolve(process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url)));
+const dataDir = DATA_DIR;
 
 // Only the importance compressors read the context; these checks use the others.
 const ctx = {} as CompressContext;

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { createRng } from '../src/core/rng.js';
 import { UsageError } from '../src/core/errors.js';
@@ -13,10 +12,11 @@ import type { CompressContext, CompressorOptions, CompressorSpec } from '../src/
 import { importanceASpec, ImportanceACompressor } from '../src/compressors/importance-a.js';
 import { importanceBSpec, ImportanceBCompressor } from '../src/compressors/importance-b.js';
 import { importanceCSpec, ImportanceCCompressor } from '../src/compressors/importance-c.js';
+import { DATA_DIR } from './data-dir.js';
 
 // ---------- data: a tiny LIBSVM reader of our own, so these tests only depend on the problem code ----------
 
-const dataDir = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
+const dataDir = DATA_DIR;
 
 function readLibsvm(name: string): LabeledData {
   const text = readFileSync(join(dataDir, name), 'utf8');

@@ -4,14 +4,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { datasetsCommand, type DatasetsCommandIo } from '../src/cli/datasets.js';
 import { loadRegistry, type DatasetInfo } from '../src/data/datasets.js';
 import { DcompError, UsageError } from '../src/core/errors.js';
+import { DATA_DIR } from './data-dir.js';
 
-const sharedDir = resolve(process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url)));
+const sharedDir = DATA_DIR;
 
 async function run(args: string[], io: DatasetsCommandIo): Promise<{ stdout: string; stderr: string }> {
   let stdout = '';

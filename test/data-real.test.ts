@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { readLibsvmFile } from '../src/data/libsvm.js';
 import { embeddedDatasetDir, loadRegistry } from '../src/data/datasets.js';
+import { DATA_DIR } from './data-dir.js';
 
 // tests run from dist/test, so the repo root is ../.. and the shared data ../../../shared/datasets
-const dataDir = resolve(process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url)));
+const dataDir = DATA_DIR;
 
 interface ManifestRow {
   name: string;

@@ -11,6 +11,7 @@ import { datasetCacheDir, loadDataset, locateDataset, resolveDataset } from '../
 import { embeddedDatasetDir, loadRegistry, parseRegistry, type DatasetInfo } from '../src/data/datasets.js';
 import { DcompError, UsageError } from '../src/core/errors.js';
 import { defaultCacheDir, datasetLocations } from '../src/cli/paths.js';
+import { DATA_DIR } from './data-dir.js';
 
 const TINY = '1 1:1 3:0.5\n-1 2:2\n1 3:1\n';
 const TINY_SHA = createHash('sha256').update(TINY).digest('hex');
@@ -238,7 +239,7 @@ test('the cache dir follows an absolute XDG_CACHE_HOME, else ~/.cache/dcomp', ()
 });
 
 test('copies found through DCOMP_DATA_DIR resolve for every registry dataset present there', async () => {
-  const envDataDir = process.env.DCOMP_DATA_DIR ?? new URL('../../../shared/datasets', import.meta.url).pathname;
+  const envDataDir = DATA_DIR;
   await withTempDir(async (cache) => {
     for (const info of loadRegistry()) {
       const resolved = await resolveDataset(info.name, { envDataDir, cacheDir: cache, download: false });

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { rowOrder, splitShards, SPLIT_RNG_STREAM } from '../src/data/split.js';
 import { selectLabeledRows, selectRows, toCsc, toDense } from '../src/data/csr.js';
 import { parseLibsvm, readLibsvmFile } from '../src/data/libsvm.js';
@@ -9,8 +8,9 @@ import { createRng } from '../src/core/rng.js';
 import { UsageError } from '../src/core/errors.js';
 import { SPLIT_MODES } from '../src/data/types.js';
 import type { CsrMatrix } from '../src/data/types.js';
+import { DATA_DIR } from './data-dir.js';
 
-const dataDir = resolve(process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url)));
+const dataDir = DATA_DIR;
 
 function labels(values: number[]): { b: Float64Array; source: string } {
   return { b: Float64Array.from(values), source: 'toy' };

@@ -3,7 +3,6 @@
  * problem whose gradients are hand-computable, and helpers to build a MethodEnv and run a method.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRng } from '../src/core/rng.js';
 import { readLibsvmFile } from '../src/data/libsvm.js';
 import { splitShards } from '../src/data/split.js';
@@ -14,9 +13,10 @@ import { compressorSpec } from '../src/compressors/registry.js';
 import type { Compressor } from '../src/compressors/types.js';
 import { createOracle } from '../src/methods/oracle.js';
 import type { GradientOracle, MethodEnv, MethodSpec, MethodState } from '../src/methods/types.js';
+import { DATA_DIR } from './data-dir.js';
 
 export function datasetPath(name: string): string {
-  const dir = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
+  const dir = DATA_DIR;
   return join(dir, name);
 }
 

@@ -4,12 +4,12 @@
  * helpers to build LabeledData and shards.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import type { CsrMatrix, LabeledData } from '../src/data/types.js';
+import { DATA_DIR } from './data-dir.js';
 
 export function datasetPath(name: string): string {
-  const dir = process.env.DCOMP_DATA_DIR ?? fileURLToPath(new URL('../../../shared/datasets', import.meta.url));
+  const dir = DATA_DIR;
   return join(dir, name);
 }
 
