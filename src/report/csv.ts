@@ -29,18 +29,16 @@ export function statusLabel(result: RunResult): string {
   return result.status === 'completed' ? 'ok' : result.status;
 }
 
-/** One record (array of cells) per logged iteration; `status` is `ok` except on the last row of a run that stopped early. */
+/**
+ * One record (array of cells) per logged iteration; `status` is `ok` except on the last row of a run that
+ * stopped early. (The bench gives an errored run that logged nothing one placeholder row first.)
+ */
 export function runRecords(result: RunResult, experiment?: string): string[][] {
   const c = result.config;
   const fixed = [
     result.runId, c.dataset, c.problem, c.method, c.compressor, c.k === undefined ? '' : String(c.k), String(c.workers), c.split,
     String(c.seed), formatNumber(result.stepUsed), c.backend, result.precision,
   ];
-  if (result.rows.length === 0) {
-    // A run that failed before its first metric still gets one row, so the file records it.
-    const cells = [...fixed, '', '', '', '', '', '', '', '', '', '', '', statusLabel(result)];
-    return [experiment === undefined ? cells : [experiment, ...cells]];
-  }
   const last = result.rows.length - 1;
   return result.rows.map((row: MetricRow, i) => {
     const cells = [
