@@ -3,6 +3,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { CompressorOptions, WireMessage } from './types.js';
+import { ceilLog2 } from '../core/integer.js';
 
 /**
  * Bits to name one of d coordinates: ⌈log2 d⌉. For d = 1 this is 0 — there is only one coordinate,
@@ -10,14 +11,7 @@ import type { CompressorOptions, WireMessage } from './types.js';
  * Computed in integers, so that exact powers of two never round up.
  */
 export function indexBits(d: number): number {
-  if (!Number.isInteger(d) || d < 1) throw new RangeError(`indexBits: d must be a positive integer, got ${d}`);
-  let bits = 0;
-  let span = 1; // 2^bits
-  while (span < d) {
-    span *= 2;
-    bits++;
-  }
-  return bits;
+  return ceilLog2(d);
 }
 
 /** A sparse message of k (index, value) pairs: k·(F + ⌈log2 d⌉) bits (spec §3). */

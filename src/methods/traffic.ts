@@ -7,27 +7,11 @@
  * Links are point to point and full duplex; a round is one set of transfers that can run in parallel.
  */
 
-/** ⌈log2 n⌉ for an integer n ≥ 1, computed exactly on integers (no floating-point log). */
-export function ceilLog2(n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`ceilLog2: expected an integer ≥ 1, got ${n}`);
-  let bits = 0;
-  let power = 1;
-  while (power < n) {
-    power *= 2;
-    bits++;
-  }
-  return bits;
-}
+import { ceilLog2 } from '../core/integer.js';
+import { sparseBits, denseBits } from '../compressors/wire.js';
 
-/** A sparse message of k (index, value) pairs: `P = k·(F + ⌈log2 d⌉)` (spec §3). */
-export function sparseMessageBits(k: number, d: number, floatBits: number): number {
-  return k * (floatBits + ceilLog2(d));
-}
-
-/** A dense vector: `d·F`. */
-export function denseMessageBits(d: number, floatBits: number): number {
-  return d * floatBits;
-}
+// One definition of the bit costs of spec §3, shared with the compressors.
+export { ceilLog2, sparseBits as sparseMessageBits, denseBits as denseMessageBits };
 
 /** One step's traffic. "Sent"/"received" are per worker (the master of master–worker methods is not a worker). */
 export interface StepTraffic {
@@ -148,7 +132,7 @@ export const SPARSE_SYNC_METHODS: readonly SparseSyncMethod[] = ['topk-ssgd', 'g
 
 /** Per-step traffic of topk-ssgd or gtopk with n workers, k kept coordinates out of d, F-bit floats. */
 export function sparseSyncTraffic(method: SparseSyncMethod, n: number, k: number, d: number, floatBits: number): StepTraffic {
-  const p = sparseMessageBits(k, d, floatBits);
+  const p = sparseBits(k, d, floatBits);
   return method === 'gtopk' ? treeReduceBroadcastTraffic(n, p) : allGatherTraffic(n, p);
 }
 
