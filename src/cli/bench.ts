@@ -15,6 +15,8 @@ import type { RunResult } from '../bench/types.js';
 import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
 import { defaultLogScale, renderTerminalPlot, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
+import { resolveDataset } from '../data/resolve.js';
+import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
 import { parseInteger } from './options.js';
@@ -271,8 +273,10 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
       }
     : write;
 
+  const environment = runEnvironment(opts.dataDir, policy);
+  await prefetchDatasets(todo, environment);
   const controller = new AbortController();
-  const pool = new WorkerPool(jobs, runEnvironment(opts.dataDir, policy));
+  const pool = new WorkerPool(jobs, environment);
   let signalName: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalName) process.exit(sig === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
@@ -324,3 +328,25 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   }
 }
 
+
+/**
+ * Resolves (and if needed downloads, once, with its progress bar) every dataset the runs need before
+ * the workers start, so that parallel runs do not each try the same download. A dataset that cannot be
+ * had is reported here; its runs then record the error and the rest of the matrix goes on.
+ */
+async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvironment): Promise<void> {
+  const names = new Set<string>();
+  for (const unit of units) {
+    for (const run of unit.runs) {
+      names.add(run.config.dataset);
+      if (run.config.test !== undefined) names.add(run.config.test);
+    }
+  }
+  for (const name of names) {
+    try {
+      await resolveDataset(name, environment);
+    } catch (err) {
+      log(`dcomp: dataset ${name} is not available, its runs will be recorded as errored: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
