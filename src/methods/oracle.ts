@@ -20,7 +20,8 @@ export class FullGradientOracle implements GradientOracle {
 
   gradient(worker: number, x: Float64Array, out: Float64Array): number {
     const objective = this.problem.workers[worker];
-    objective.gradient(x, out);
+    if (objective.gradientOnly) objective.gradientOnly(x, out);
+    else objective.gradient(x, out);
     return objective.rows;
   }
 }

@@ -11,8 +11,21 @@ import type { CsrMatrix, LabeledData } from '../data/types.js';
 import { selectRows, toCsc } from '../data/csr.js';
 import type { LocalObjective, Problem, ProblemOptions, ProblemSpec, Smoothness } from './types.js';
 import { logregSmoothness } from './smoothness.js';
+import { createWasmCoordinateKernel, createWasmKernel, type WasmCoordinateKernel, type WasmCsrKernel } from '../backends/wasm.js';
 
 export type RegulariserKind = 'l2' | 'nonconvex';
+
+/**
+ * Which loops evaluate loss, gradient and batchGradient: 'wasm' (default) runs the float64
+ * WebAssembly kernels of src/backends (falling back to 'js' when WebAssembly or the compiled module
+ * is unavailable); 'js' runs the reference loops in this file. Both are float64 with the same
+ * summation order; they differ only in the exp/log1p implementations (agreement to ~1e-15 relative).
+ */
+export type KernelChoice = 'wasm' | 'js';
+
+export interface LogregOptions {
+  kernels?: KernelChoice;
+}
 
 /** log(1 + e^z) without overflow: for z > 0 it is z + log1p(e^{-z}). */
 export function softplus(z: number): number {
@@ -64,12 +77,18 @@ export class LogregShard implements LocalObjective {
   private coordinate: CoordinateScratch | undefined;
   /** σ(m)(1−σ(m)) per row at the point given to prepareHessian. */
   private curvature: Float64Array | undefined;
+  /** The kernels actually in use (a 'wasm' request falls back to 'js' without WebAssembly). */
+  readonly kernels: KernelChoice;
+  private readonly wasm: WasmCsrKernel | undefined;
+  /** Made on the first coordinateDecrease call (wasm kernels only). */
+  private coordinateWasm: WasmCoordinateKernel | undefined;
 
   constructor(
     A: CsrMatrix,
     b: Float64Array,
     readonly lambda: number,
     readonly regulariser: RegulariserKind,
+    options: LogregOptions = {},
   ) {
     if (A.rows === 0) throw new DcompError('problem: a worker has no rows (more workers than data rows?)');
     this.A = A;
@@ -78,6 +97,8 @@ export class LogregShard implements LocalObjective {
     this.rows = A.rows;
     this.invRows = 1 / A.rows;
     this.margins = new Float64Array(A.rows);
+    this.wasm = (options.kernels ?? 'wasm') === 'wasm' ? createWasmKernel(A, b) : undefined;
+    this.kernels = this.wasm ? 'wasm' : 'js';
   }
 
   /** Regulariser value: (λ/2)‖x‖² or λ Σ x_t²/(1+x_t²). */
@@ -112,6 +133,49 @@ export class LogregShard implements LocalObjective {
   }
 
   loss(x: Float64Array): number {
+    const wasm = this.wasm;
+    if (wasm) return wasm.lossSum(x) * this.invRows + this.regulariserValue(x);
+    return this.referenceLoss(x);
+  }
+
+  gradient(x: Float64Array, out: Float64Array): number {
+    const wasm = this.wasm;
+    if (!wasm) return this.referenceGradient(x, out);
+    // Regulariser gradient first, then the rows added onto it: the reference loop's order.
+    this.writeRegulariserGradient(x, wasm.out);
+    const sum = wasm.accumulateGradient(x, this.invRows, true);
+    out.set(wasm.out);
+    return sum * this.invRows + this.regulariserValue(x);
+  }
+
+  /** ∇f_i(x) into `out` without evaluating the loss (bitwise the same gradient as `gradient`). */
+  gradientOnly(x: Float64Array, out: Float64Array): void {
+    const wasm = this.wasm;
+    if (!wasm) {
+      this.referenceGradient(x, out);
+      return;
+    }
+    this.writeRegulariserGradient(x, wasm.out);
+    wasm.accumulateGradient(x, this.invRows, false);
+    out.set(wasm.out);
+  }
+
+  batchGradient(x: Float64Array, rows: Int32Array, count: number, out: Float64Array): number {
+    const wasm = this.wasm;
+    // The wasm row list holds at most N_i rows; a longer list (rows drawn with replacement) runs in JS.
+    if (!wasm || count > this.rows) return this.referenceBatchGradient(x, rows, count, out);
+    if (!(count >= 1 && count <= rows.length)) {
+      throw new DcompError(`problem: minibatch size ${count} must be in [1, ${rows.length}]`);
+    }
+    this.writeRegulariserGradient(x, wasm.out);
+    const invCount = 1 / count;
+    const sum = wasm.accumulateBatchGradient(x, rows, count, invCount);
+    out.set(wasm.out);
+    return sum * invCount + this.regulariserValue(x);
+  }
+
+  /** The reference JS loop for `loss` (also the fallback without WebAssembly). */
+  referenceLoss(x: Float64Array): number {
     const { rowPtr, colIdx, values } = this.A;
     const b = this.b;
     const n = this.rows;
@@ -126,7 +190,8 @@ export class LogregShard implements LocalObjective {
     return sum * this.invRows + this.regulariserValue(x);
   }
 
-  gradient(x: Float64Array, out: Float64Array): number {
+  /** The reference JS loop for `gradient`. */
+  referenceGradient(x: Float64Array, out: Float64Array): number {
     this.writeRegulariserGradient(x, out);
     const { rowPtr, colIdx, values } = this.A;
     const b = this.b;
@@ -157,7 +222,8 @@ export class LogregShard implements LocalObjective {
     return sum * invRows + this.regulariserValue(x);
   }
 
-  batchGradient(x: Float64Array, rows: Int32Array, count: number, out: Float64Array): number {
+  /** The reference JS loop for `batchGradient`. */
+  referenceBatchGradient(x: Float64Array, rows: Int32Array, count: number, out: Float64Array): number {
     if (!(count >= 1 && count <= rows.length)) {
       throw new DcompError(`problem: minibatch size ${count} must be in [1, ${rows.length}]`);
     }
@@ -197,6 +263,38 @@ export class LogregShard implements LocalObjective {
    * that small differences keep full relative accuracy (no subtraction of two large losses).
    */
   coordinateDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
+    if (this.kernels !== 'wasm') {
+      this.referenceCoordinateDecrease(x, v, eta, out);
+      return;
+    }
+    // The wasm instance keeps its own copies; the JS CSC is only needed to fill it.
+    const kernel = (this.coordinateWasm ??= createWasmCoordinateKernel(this.A, this.b, signedCsc(this.A, this.b)));
+    if (!kernel) {
+      this.referenceCoordinateDecrease(x, v, eta, out);
+      return;
+    }
+    const sums = kernel.columnSums(x, v, eta);
+    const d = this.d;
+    const invRows = this.invRows;
+    for (let j = 0; j < d; j++) {
+      const delta = eta * v[j];
+      out[j] = delta === 0 ? 0 : sums[j] * invRows + this.regulariserDecrease(x[j], delta);
+    }
+  }
+
+  /**
+   * Regulariser change r(x) − r(x − δe_j) in closed form, factored so it has no cancellation:
+   * with y = x_j − δ, x_j² − y² = δ(2x_j − δ).
+   */
+  private regulariserDecrease(xj: number, delta: number): number {
+    const sq = delta * (2 * xj - delta);
+    if (this.regulariser === 'l2') return 0.5 * this.lambda * sq;
+    const y = xj - delta;
+    return (this.lambda * sq) / ((1 + xj * xj) * (1 + y * y));
+  }
+
+  /** The reference JS loops for `coordinateDecrease`. */
+  referenceCoordinateDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
     const scratch = (this.coordinate ??= {
       csc: signedCsc(this.A, this.b),
       rowSigma: new Float64Array(this.rows),
@@ -226,8 +324,6 @@ export class LogregShard implements LocalObjective {
     const { colPtr, rowIdx, signedValues } = scratch.csc;
     const d = this.d;
     const invRows = this.invRows;
-    const lambda = this.lambda;
-    const l2 = this.regulariser === 'l2';
     for (let j = 0; j < d; j++) {
       const delta = eta * v[j];
       if (delta === 0) {
@@ -262,18 +358,7 @@ export class LogregShard implements LocalObjective {
           sum += rowSoftplus[r] - (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
         }
       }
-      // Regulariser change in closed form, factored so it has no cancellation: with y = x_j − δ,
-      // x_j² − y² = δ(2x_j − δ).
-      const xj = x[j];
-      const sq = delta * (2 * xj - delta);
-      let reg: number;
-      if (l2) {
-        reg = 0.5 * lambda * sq;
-      } else {
-        const y = xj - delta;
-        reg = (lambda * sq) / ((1 + xj * xj) * (1 + y * y));
-      }
-      out[j] = sum * invRows + reg;
+      out[j] = sum * invRows + this.regulariserDecrease(x[j], delta);
     }
   }
 
@@ -340,6 +425,7 @@ export class LogregProblem implements Problem {
     readonly lambda: number,
     readonly regulariser: RegulariserKind,
     shards: readonly Int32Array[],
+    options: LogregOptions = {},
   ) {
     if (shards.length === 0) throw new DcompError('problem: at least one worker shard is required');
     this.d = data.X.cols;
@@ -348,7 +434,7 @@ export class LogregProblem implements Problem {
       const b = new Float64Array(rows.length);
       const shard = selectRows(data.X, rows);
       for (let i = 0; i < rows.length; i++) b[i] = data.b[rows[i]];
-      return new LogregShard(shard, b, lambda, regulariser);
+      return new LogregShard(shard, b, lambda, regulariser, options);
     });
     this.totalRows = this.workers.reduce((s, w) => s + w.rows, 0);
     this.scratch = new Float64Array(this.d);

@@ -13,6 +13,11 @@ export interface LocalObjective {
   /** Writes ∇f_i(x) into `out` (length d); returns f_i(x). */
   gradient(x: Float64Array, out: Float64Array): number;
   /**
+   * Optional: writes the same ∇f_i(x) as `gradient` (bit for bit) without evaluating f_i(x), for callers
+   * that discard the loss (the methods' gradient oracle); saves a log1p per row.
+   */
+  gradientOnly?(x: Float64Array, out: Float64Array): void;
+  /**
    * Minibatch estimate: the same formula with the data term averaged over the local rows
    * `rows[0..count)` (local indices in [0, N_i)) instead of the whole shard; the regulariser is exact.
    * Writes into `out`, returns the minibatch loss.

@@ -1,0 +1,320 @@
+/**
+ * Float64 WebAssembly kernels for the logistic-regression hot loops (source: ./assembly/csr.ts,
+ * compiled by `npm run build` to csr-kernels.wasm next to this file's output).
+ *
+ * Why: V8 keeps bounds checks and cannot vectorise the CSR gather/scatter, so the JS loops run at
+ * ~6–9× a C loop; the same loops in wasm over raw f64 memory run close to C.
+ *
+ * Memory safety of the views: every shard gets its own module *instance* with its own memory. The
+ * instance's memory is grown exactly once, in the constructor, before any typed-array view onto it
+ * exists; the kernels never allocate (stub runtime), so the memory never grows again and the views
+ * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
+ * dropping many problems in one process does not accumulate wasm memory.
+ */
+import { readFileSync } from 'node:fs';
+import type { CsrMatrix } from '../data/types.js';
+
+/** The subset of the WebAssembly JS API used here (the TS lib in use does not declare it). */
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+/** Exports of csr-kernels.wasm; pointers are byte offsets into `memory`. */
+interface KernelExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  loss(n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, binary: number): number;
+  lossGradient(
+    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scale: number, binary: number,
+  ): number;
+  gradient(
+    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scale: number, binary: number,
+  ): void;
+  batchLossGradient(
+    count: number, rowList: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number,
+    scale: number, binary: number,
+  ): number;
+  coordinateDecrease(
+    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number,
+    p: number, rowSigma: number, rowSoftplus: number,
+    d: number, colPtr: number, rowIdx: number, signedValues: number, v: number, eta: number, colSum: number, binary: number,
+  ): void;
+}
+
+const PAGE_BYTES = 65536;
+
+/**
+ * Where the compiled module may be: next to this file (the normal case, dist/src/backends/), or,
+ * when this file runs from source through tsx, in the build output of the same checkout.
+ */
+const WASM_CANDIDATES = [
+  new URL('./csr-kernels.wasm', import.meta.url),
+  new URL('../../dist/src/backends/csr-kernels.wasm', import.meta.url),
+];
+
+interface CompiledModule {
+  module: object;
+  api: WasmApi;
+}
+
+let compiled: CompiledModule | undefined;
+let unavailableReason: string | undefined;
+
+function loadModule(): CompiledModule | undefined {
+  if (compiled || unavailableReason !== undefined) return compiled;
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) {
+    unavailableReason = 'WebAssembly is not available in this runtime';
+    return undefined;
+  }
+  for (const url of WASM_CANDIDATES) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(url);
+    } catch {
+      continue;
+    }
+    compiled = { module: new api.Module(bytes), api };
+    return compiled;
+  }
+  unavailableReason = `csr-kernels.wasm not found (looked at ${WASM_CANDIDATES.map((u) => u.pathname).join(', ')}); run npm run build`;
+  return undefined;
+}
+
+/** Whether the wasm kernels can be used; when not, `wasmUnavailableReason()` says why. */
+export function wasmKernelsAvailable(): boolean {
+  return loadModule() !== undefined;
+}
+
+export function wasmUnavailableReason(): string | undefined {
+  loadModule();
+  return unavailableReason;
+}
+
+/** True when every stored value is exactly 1 (binary features): the kernels then skip the value loads. */
+function allOnes(values: Float64Array): boolean {
+  for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
+  return true;
+}
+
+/**
+ * A fresh instance whose memory holds one 8-byte-aligned array per entry of `bytes` (sizes in bytes;
+ * 0 gets offset 0, i.e. "absent"), laid out after the module's static data. The memory is grown
+ * here, once, before any view onto it exists — the only growth it ever sees.
+ */
+function instantiate(
+  { module, api }: CompiledModule,
+  bytes: Record<string, number>,
+): { exports: KernelExports; ptr: Record<string, number> } {
+  const exports = new api.Instance(module, {}).exports as unknown as KernelExports;
+  let top = exports.heapBase();
+  const ptr: Record<string, number> = {};
+  for (const [name, size] of Object.entries(bytes)) {
+    if (size === 0) {
+      ptr[name] = 0;
+      continue;
+    }
+    top = Math.ceil(top / 8) * 8;
+    ptr[name] = top;
+    top += size;
+  }
+  const memory = exports.memory;
+  const have = memory.buffer.byteLength / PAGE_BYTES;
+  const need = Math.ceil(top / PAGE_BYTES);
+  if (need > have) memory.grow(need - have);
+  return { exports, ptr };
+}
+
+/** Byte sizes of a CSR copy; `values` is absent (0) for binary matrices. */
+function csrBytes(A: CsrMatrix, binary: boolean): Record<string, number> {
+  const nnz = A.rowPtr[A.rows];
+  return { rowPtr: 4 * (A.rows + 1), colIdx: 4 * nnz, values: binary ? 0 : 8 * nnz };
+}
+
+function copyCsr(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, b: Float64Array, binary: boolean): void {
+  const rows = A.rows;
+  const nnz = A.rowPtr[rows];
+  new Int32Array(buffer, ptr.rowPtr, rows + 1).set(A.rowPtr.subarray(0, rows + 1));
+  new Int32Array(buffer, ptr.colIdx, nnz).set(A.colIdx.subarray(0, nnz));
+  if (!binary) new Float64Array(buffer, ptr.values, nnz).set(A.values.subarray(0, nnz));
+  new Float64Array(buffer, ptr.b, rows).set(b.subarray(0, rows));
+}
+
+/**
+ * One shard's CSR rows and labels copied into a private wasm instance, with scratch for x, out and a
+ * minibatch row list. The JS-side CSR stays the source of truth for everything else (smoothness,
+ * accuracy, the CSC copy); this is a read-only mirror made once.
+ */
+export class WasmCsrKernel {
+  readonly rows: number;
+  readonly d: number;
+  /** All values are 1 (true for mushrooms, a9a, w8a): the specialised loops are used. */
+  readonly binary: boolean;
+  /** x is copied here before each call. */
+  readonly x: Float64Array;
+  /** The kernel accumulates the data-term gradient onto what the caller wrote here (the regulariser's). */
+  readonly out: Float64Array;
+  private readonly exports: KernelExports;
+  private readonly batchRows: Int32Array;
+  private readonly ptr: Record<string, number>;
+
+  /** Use `createWasmKernel`, which returns undefined when wasm is unavailable. */
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array) {
+    const rows = A.rows;
+    const nnz = A.rowPtr[rows];
+    this.rows = rows;
+    this.d = A.cols;
+    this.binary = allOnes(A.values.subarray(0, nnz));
+    const d = this.d;
+    const made = instantiate(compiledModule, {
+      ...csrBytes(A, this.binary),
+      b: 8 * rows,
+      x: 8 * d,
+      out: 8 * d,
+      batchRows: 4 * rows,
+    });
+    this.exports = made.exports;
+    this.ptr = made.ptr;
+    const buffer = this.exports.memory.buffer;
+    copyCsr(buffer, made.ptr, A, b, this.binary);
+    this.x = new Float64Array(buffer, made.ptr.x, d);
+    this.out = new Float64Array(buffer, made.ptr.out, d);
+    this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
+  }
+
+  /** The memory's buffer, for tests: it must stay the same object for the kernel's lifetime. */
+  get memoryBuffer(): ArrayBuffer {
+    return this.exports.memory.buffer;
+  }
+
+  private loadX(x: Float64Array): void {
+    if (x.length === this.d) this.x.set(x);
+    else if (x.length > this.d) this.x.set(x.subarray(0, this.d));
+    else throw new RangeError(`x has length ${x.length}, the shard has ${this.d} columns`);
+  }
+
+  /** Σ_r softplus(−b_r a_rᵀx). */
+  lossSum(x: Float64Array): number {
+    this.loadX(x);
+    const p = this.ptr;
+    return this.exports.loss(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, this.binary ? 1 : 0);
+  }
+
+  /**
+   * this.out += Σ_r (−b_r σ(−m_r) · scale) a_r; returns Σ_r softplus(−m_r) when `withLoss`, else 0.
+   * The caller fills `this.out` first (with the regulariser gradient) and copies it out afterwards.
+   */
+  accumulateGradient(x: Float64Array, scale: number, withLoss: boolean): number {
+    this.loadX(x);
+    const p = this.ptr;
+    const e = this.exports;
+    const binary = this.binary ? 1 : 0;
+    if (withLoss) return e.lossGradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, binary);
+    e.gradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, binary);
+    return 0;
+  }
+
+  /** As accumulateGradient (with the loss) over the local rows rows[0..count). */
+  accumulateBatchGradient(x: Float64Array, rows: Int32Array, count: number, scale: number): number {
+    this.loadX(x);
+    const list = this.batchRows;
+    const n = this.rows;
+    // The kernel does no bounds checks, so a row index is validated while it is copied in.
+    for (let i = 0; i < count; i++) {
+      const r = rows[i];
+      if (!(r >= 0 && r < n)) throw new RangeError(`minibatch row ${r} is outside the shard's ${n} rows`);
+      list[i] = r;
+    }
+    const p = this.ptr;
+    return this.exports.batchLossGradient(
+      count, p.batchRows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, this.binary ? 1 : 0,
+    );
+  }
+}
+
+/** Column-major copy of a shard with b_r·a_rj stored (see LogregShard.coordinateDecrease). */
+export interface SignedCscArrays {
+  readonly colPtr: Int32Array;
+  readonly rowIdx: Int32Array;
+  readonly signedValues: Float64Array;
+}
+
+/**
+ * The importance-(a) pass (LogregShard.coordinateDecrease) in wasm: its own instance holding the
+ * shard's CSR, the signed CSC and the per-row scratch, made on the first call of that method only.
+ */
+export class WasmCoordinateKernel {
+  readonly rows: number;
+  readonly d: number;
+  readonly binary: boolean;
+  private readonly exports: KernelExports;
+  private readonly ptr: Record<string, number>;
+  private readonly x: Float64Array;
+  private readonly v: Float64Array;
+  /** Per column: Σ_r softplus(p_r) − softplus(p_r + u) (0 where eta·v_j = 0), after `columnSums`. */
+  readonly colSum: Float64Array;
+
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, csc: SignedCscArrays) {
+    const rows = A.rows;
+    const nnz = A.rowPtr[rows];
+    const d = A.cols;
+    this.rows = rows;
+    this.d = d;
+    this.binary = allOnes(A.values.subarray(0, nnz));
+    const made = instantiate(compiledModule, {
+      ...csrBytes(A, this.binary),
+      b: 8 * rows,
+      x: 8 * d,
+      p: 8 * rows,
+      rowSigma: 8 * rows,
+      rowSoftplus: 8 * rows,
+      colPtr: 4 * (d + 1),
+      rowIdx: 4 * nnz,
+      signedValues: 8 * nnz,
+      v: 8 * d,
+      colSum: 8 * d,
+    });
+    this.exports = made.exports;
+    const ptr = (this.ptr = made.ptr);
+    const buffer = this.exports.memory.buffer;
+    copyCsr(buffer, ptr, A, b, this.binary);
+    new Int32Array(buffer, ptr.colPtr, d + 1).set(csc.colPtr.subarray(0, d + 1));
+    new Int32Array(buffer, ptr.rowIdx, nnz).set(csc.rowIdx.subarray(0, nnz));
+    new Float64Array(buffer, ptr.signedValues, nnz).set(csc.signedValues.subarray(0, nnz));
+    this.x = new Float64Array(buffer, ptr.x, d);
+    this.v = new Float64Array(buffer, ptr.v, d);
+    this.colSum = new Float64Array(buffer, ptr.colSum, d);
+  }
+
+  /** Fills `colSum` for the point x, direction v and step eta. */
+  columnSums(x: Float64Array, v: Float64Array, eta: number): Float64Array {
+    const d = this.d;
+    if (x.length < d || v.length < d) throw new RangeError(`x and v need ${d} entries`);
+    this.x.set(x.length === d ? x : x.subarray(0, d));
+    this.v.set(v.length === d ? v : v.subarray(0, d));
+    const p = this.ptr;
+    this.exports.coordinateDecrease(
+      this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.p, p.rowSigma, p.rowSoftplus,
+      d, p.colPtr, p.rowIdx, p.signedValues, p.v, eta, p.colSum, this.binary ? 1 : 0,
+    );
+    return this.colSum;
+  }
+}
+
+/** The importance-(a) kernel for this shard, or undefined when wasm is unavailable. */
+export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: SignedCscArrays): WasmCoordinateKernel | undefined {
+  const m = loadModule();
+  return m ? new WasmCoordinateKernel(m, A, b, csc) : undefined;
+}
+
+/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
+export function createWasmKernel(A: CsrMatrix, b: Float64Array): WasmCsrKernel | undefined {
+  const m = loadModule();
+  return m ? new WasmCsrKernel(m, A, b) : undefined;
+}
