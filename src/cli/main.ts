@@ -1,12 +1,20 @@
 import { Command, CommanderError } from 'commander';
 import { DcompError } from '../core/errors.js';
+import { SPEC_VERSION } from '../core/version.js';
 import { log } from './io.js';
 import { COMMANDS } from './commands.js';
+import { readFileSync } from 'node:fs';
+
+/** The installed package's own version (not $npm_package_version, which is the caller's project's). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `${pkg.version} (spec version ${SPEC_VERSION})`;
+}
 
 export function buildProgram(): Command {
   const program = new Command('dcomp')
     .description('Communication compression in distributed optimization: correct, fast, reproducible runs and benchmarks.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText(
