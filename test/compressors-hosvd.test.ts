@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Matrix, SingularValueDecomposition, EigenvalueDecomposition } from 'ml-matrix';
 import { hosvdSpec, HosvdCompressor } from '../src/compressors/hosvd.js';
-import { JacobiEigen, balancedDims, ceilRoot, modeProduct } from '../src/compressors/tensor.js';
+import { JacobiEigen, SymmetricEigen, balancedDims, ceilRoot, modeProduct } from '../src/compressors/tensor.js';
 import { createRng, type Rng } from '../src/core/rng.js';
 import { UsageError } from '../src/core/errors.js';
 import type { CompressContext } from '../src/compressors/types.js';
@@ -358,4 +358,128 @@ test('invalid --ranks and --dims are usage errors naming the option and the acce
   bad([1], [4, 5, 5], 112, /--dims: .*4×5×5 = 100.*≥ d = 112/);
   bad([1], [0, 5, 5], 112, /--dims: each dim must be an integer ≥ 1/);
   bad([1], [], 112, /--dims/);
+});
+
+/**
+ * Checks an eigensolver result against ml-matrix on a: eigenvalues to tol·‖A‖, residuals ‖Av − λv‖,
+ * orthonormality, descending order and the sign convention.
+ */
+function checkEigen(solver: SymmetricEigen, a: Float64Array, n: number, label: string, expected?: number[]): void {
+  const refVals =
+    expected ??
+    new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, i * n + n)))), { assumeSymmetric: true }).realEigenvalues
+      .slice()
+      .sort((p, q) => q - p);
+  const scale = Math.max(1e-300, ...refVals.map(Math.abs));
+  for (let j = 0; j < n; j++) {
+    assert.ok(Math.abs(solver.values[j] - refVals[j]) <= 1e-13 * scale, `${label} λ${j}: ${solver.values[j]} vs ${refVals[j]}`);
+    if (j > 0) assert.ok(solver.values[j] <= solver.values[j - 1], `${label} descending`);
+    let big = 0;
+    for (let i = 0; i < n; i++) {
+      let av = 0;
+      for (let k = 0; k < n; k++) av += a[i * n + k] * solver.vectors[k * n + j];
+      assert.ok(Math.abs(av - solver.values[j] * solver.vectors[i * n + j]) <= 1e-13 * scale, `${label} residual`);
+      if (Math.abs(solver.vectors[i * n + j]) > Math.abs(solver.vectors[big * n + j])) big = i;
+    }
+    assert.ok(solver.vectors[big * n + j] > 0, `${label} sign convention`);
+    for (let k = 0; k <= j; k++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += solver.vectors[i * n + j] * solver.vectors[i * n + k];
+      assert.ok(Math.abs(s - (j === k ? 1 : 0)) <= 1e-14, `${label} orthonormality`);
+    }
+  }
+}
+
+/** B Bᵀ for a random n×rank B: symmetric PSD of rank min(n, rank). */
+function randomGram(rng: Rng, n: number, rank: number): Float64Array {
+  const b = new Float64Array(n * rank);
+  for (let i = 0; i < b.length; i++) b[i] = rng.normal();
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < rank; t++) s += b[i * rank + t] * b[j * rank + t];
+      a[i * n + j] = a[j * n + i] = s;
+    }
+  return a;
+}
+
+test('the tridiagonal QL eigensolver matches ml-matrix on random symmetric PSD matrices of sizes 1..30, full rank and rank-deficient', () => {
+  const rng = createRng(9, 'tql');
+  const solver = new SymmetricEigen(30);
+  for (let n = 1; n <= 30; n++) {
+    for (const rank of [n, Math.max(1, Math.floor(n / 2)), 1, n + 3]) {
+      const a = randomGram(rng, n, rank);
+      solver.solve(a, n);
+      checkEigen(solver, a, n, `n=${n} rank=${rank}`);
+      if (rank < n) {
+        // the n − rank zero eigenvalues come out at rounding level
+        for (let j = rank; j < n; j++) assert.ok(Math.abs(solver.values[j]) <= 1e-13 * solver.values[0], `n=${n} zero λ${j}`);
+      }
+    }
+  }
+});
+
+test('the tridiagonal QL eigensolver matches ml-matrix on indefinite matrices, repeated eigenvalues, diagonal, zero and badly scaled matrices', () => {
+  const rng = createRng(10, 'tql-hard');
+  const solver = new SymmetricEigen(12);
+  for (const n of [1, 2, 3, 5, 12]) {
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = rng.normal();
+    solver.solve(a, n);
+    checkEigen(solver, a, n, `indefinite n=${n}`);
+    // Q diag(3,3,3,1,1,…) Qᵀ: a repeated eigenvalue with a random eigenbasis
+    const q = randomOrthonormal(rng, n, n);
+    const rep = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += q[i * n + k] * (k < 3 ? 3 : 1) * q[j * n + k];
+        rep[i * n + j] = s;
+      }
+    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) rep[i * n + j] = rep[j * n + i];
+    solver.solve(rep, n);
+    checkEigen(solver, rep, n, `repeated n=${n}`);
+    for (const factor of [1e-150, 1e150]) {
+      const scaled = Float64Array.from(a, (v) => v * factor);
+      solver.solve(scaled, n);
+      checkEigen(solver, scaled, n, `scaled ${factor} n=${n}`);
+    }
+    // where squares underflow or overflow (ml-matrix itself loses accuracy at 1e-170): the
+    // eigenvalues scale with the matrix, and residuals, orthonormality and signs still hold
+    solver.solve(a, n);
+    const unscaled = Array.from(solver.values.subarray(0, n));
+    for (const factor of [1e-170, 1e-200, 1e200]) {
+      const scaled = Float64Array.from(a, (v) => v * factor);
+      solver.solve(scaled, n);
+      checkEigen(solver, scaled, n, `scaled ${factor} n=${n}`, unscaled.map((v) => v * factor));
+    }
+  }
+  const diag = Float64Array.from([2, 0, 0, 0, -1, 0, 0, 0, 5]);
+  solver.solve(diag, 3);
+  assert.deepEqual(Array.from(solver.values.subarray(0, 3)), [5, 2, -1]);
+  assert.deepEqual(Array.from(solver.vectors.subarray(0, 9)), [0, 1, 0, 0, 0, 1, 1, 0, 0]);
+  const eye = new Float64Array(16);
+  for (let i = 0; i < 4; i++) eye[i * 5] = 2;
+  solver.solve(eye, 4);
+  assert.deepEqual(Array.from(solver.values.subarray(0, 4)), [2, 2, 2, 2]);
+  solver.solve(new Float64Array(16), 4);
+  assert.deepEqual(Array.from(solver.values.subarray(0, 4)), [0, 0, 0, 0]);
+  for (let j = 0; j < 4; j++) assert.equal(norm(Array.from({ length: 4 }, (_, i) => solver.vectors[i * 4 + j])), 1);
+});
+
+test('the tridiagonal QL and Jacobi eigensolvers agree on the leading eigenvectors of HOSVD Gram matrices', () => {
+  const rng = createRng(11, 'tql-jacobi');
+  const tql = new SymmetricEigen(8);
+  const jac = new JacobiEigen(8);
+  for (const n of [5, 7, 8]) {
+    for (let rep = 0; rep < 20; rep++) {
+      const a = randomGram(rng, n, n * n);
+      tql.solve(a, n);
+      jac.solve(a, n);
+      for (let j = 0; j < 2; j++) {
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(tql.vectors[i * n + j] - jac.vectors[i * n + j]) <= 1e-10, `n=${n} v${j}`);
+      }
+    }
+  }
 });
