@@ -11,6 +11,7 @@ const datasets: [string, LabeledData][] = [
   ['mushrooms', readDataset('mushrooms')],
   ['a9a', readDataset('a9a', 8000)],
   ['phishing', readDataset('phishing')],
+  ['a1a', readDataset('a1a')],
 ];
 const regularisers: RegulariserKind[] = ['l2', 'nonconvex'];
 
@@ -44,7 +45,7 @@ test('the compiled wasm kernels are available in the built package and are the d
   assert.equal(new LogregShard(data.X, data.b, 0.1, 'l2', { kernels: 'js' }).kernels, 'js');
 });
 
-test('the binary fast path is chosen exactly when every stored value is 1 (mushrooms, a9a yes; phishing no)', () => {
+test('the binary fast path is chosen exactly when every stored value is 1 (mushrooms, a9a, a1a yes; phishing no)', () => {
   for (const [name, data] of datasets) {
     const kernel = createWasmKernel(data.X, data.b);
     assert.ok(kernel);
@@ -196,6 +197,89 @@ test('importance (a) coordinateDecrease in wasm agrees with the JS reference to 
           for (let j = 0; j < d; j += 4) assert.equal(ow[j], 0);
         }
       }
+    }
+  }
+});
+
+/** Distance from a to b in units in the last place of the smaller (subnormal spacing below 2^-1022). */
+function ulpDistance(a: number, b: number): number {
+  if (a === b) return 0;
+  const lo = Math.min(a, b);
+  const bits = new Float64Array([lo]);
+  const asInt = new BigInt64Array(bits.buffer);
+  asInt[0] += 1n;
+  return Math.abs(a - b) / (bits[0] - lo);
+}
+
+function expKernel(): NonNullable<ReturnType<typeof createWasmKernel>> {
+  const one = denseData([[1]], [1]);
+  const kernel = createWasmKernel(one.X, one.b);
+  assert.ok(kernel);
+  return kernel;
+}
+
+test('the SIMD exp matches correctly rounded exp(y) within 1 ulp at known points, and its special values', () => {
+  const kernel = expKernel();
+  // Correctly rounded float64 values of exp(y) (from an extended-precision evaluation).
+  const known: [number, number][] = [
+    [-1, 0.36787944117144233],
+    [-0.5, 0.6065306597126334],
+    [-1e-10, 0.9999999999],
+    [-0.34657359027997264, 0.7071067811865476],
+    [-20, 2.061153622438558e-9],
+    [-100, 3.720075976020836e-44],
+    [-707.5, 5.453232991066742e-308],
+    [-708, 3.307553003638408e-308],
+  ];
+  for (const [y, expected] of known) {
+    assert.ok(ulpDistance(kernel.expNonPositive(y), expected) <= 1, `exp(${y}) = ${kernel.expNonPositive(y)}, expected ${expected}`);
+  }
+  assert.equal(kernel.expNonPositive(0), 1);
+  assert.equal(kernel.expNonPositive(-0), 1);
+  assert.equal(kernel.expNonPositive(-Number.MIN_VALUE), 1);
+  assert.equal(kernel.expNonPositive(-1e-300), 1);
+  assert.equal(kernel.expNonPositive(-Infinity), 0);
+  assert.equal(kernel.expNonPositive(-746), 0);
+  assert.ok(Number.isNaN(kernel.expNonPositive(Number.NaN)));
+});
+
+test('the SIMD exp is within 2 ulp of Math.exp over a dense sweep of [−745, 0] (both are within 1 ulp of the true value)', () => {
+  const kernel = expKernel();
+  const points = 1_000_000;
+  let worst = 0;
+  let worstAt = 0;
+  const check = (y: number): void => {
+    const ours = kernel.expNonPositive(y);
+    const reference = Math.exp(y);
+    // Subnormal results (y < −708.39…) differ by at most a couple of the smallest subnormals.
+    const distance = reference < 2.2250738585072014e-308 ? Math.abs(ours - reference) / Number.MIN_VALUE : ulpDistance(ours, reference);
+    if (!(distance <= worst)) {
+      worst = distance;
+      worstAt = y;
+    }
+  };
+  for (let i = 0; i < points; i++) check((-745 * i) / (points - 1));
+  // Around the switch to the scalar path (−708), the smallest normal (−708.396…) and the underflow to 0.
+  for (const centre of [-708, -708.3964185322641, -745.1332191019411, -0.34657359027997264, -1e-8]) {
+    for (let step = -2000; step <= 2000; step++) check(centre + step * Math.abs(centre) * 2 ** -52);
+  }
+  assert.ok(worst <= 2, `worst difference ${worst} ulp at y = ${worstAt}`);
+});
+
+test('the SIMD-exp gradient is deterministic: repeated and interleaved calls on different shards give the same bits', () => {
+  const data = datasets[0][1];
+  const problem = new LogregProblem('p', data, 1e-3, 'l2', contiguousShards(data.X.rows, 3));
+  const x = point(problem.d, 0.7, 'determinism');
+  const first = problem.workers.map((w) => {
+    const g = new Float64Array(problem.d);
+    w.gradientOnly(x, g);
+    return g;
+  });
+  for (let round = 0; round < 2; round++) {
+    for (let i = problem.workers.length - 1; i >= 0; i--) {
+      const g = new Float64Array(problem.d);
+      problem.workers[i].gradientOnly(x, g);
+      assert.deepEqual(g, first[i], `worker ${i}`);
     }
   }
 });

@@ -29,16 +29,19 @@ interface WasmMemory {
 interface KernelExports {
   memory: WasmMemory;
   heapBase(): number;
-  loss(n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, binary: number): number;
+  expNonPositive(y: number): number;
+  loss(n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, scratch: number, binary: number): number;
   lossGradient(
-    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scale: number, binary: number,
+    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
+    scale: number, binary: number,
   ): number;
   gradient(
-    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scale: number, binary: number,
+    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
+    scale: number, binary: number,
   ): void;
   batchLossGradient(
     count: number, rowList: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number,
-    scale: number, binary: number,
+    scratch: number, scale: number, binary: number,
   ): number;
   coordinateDecrease(
     n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number,
@@ -178,6 +181,8 @@ export class WasmCsrKernel {
       x: 8 * d,
       out: 8 * d,
       batchRows: 4 * rows,
+      // Per-row z, then σ (one f64 per row plus one for padding an odd count to whole SIMD pairs).
+      rowScratch: 8 * (rows + 1),
     });
     this.exports = made.exports;
     this.ptr = made.ptr;
@@ -186,6 +191,11 @@ export class WasmCsrKernel {
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
+  }
+
+  /** The kernels' exp(y) for y ≤ 0 (the SIMD exp behind every σ and softplus here), for tests. */
+  expNonPositive(y: number): number {
+    return this.exports.expNonPositive(y);
   }
 
   /** The memory's buffer, for tests: it must stay the same object for the kernel's lifetime. */
@@ -203,7 +213,7 @@ export class WasmCsrKernel {
   lossSum(x: Float64Array): number {
     this.loadX(x);
     const p = this.ptr;
-    return this.exports.loss(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, this.binary ? 1 : 0);
+    return this.exports.loss(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.rowScratch, this.binary ? 1 : 0);
   }
 
   /**
@@ -215,8 +225,10 @@ export class WasmCsrKernel {
     const p = this.ptr;
     const e = this.exports;
     const binary = this.binary ? 1 : 0;
-    if (withLoss) return e.lossGradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, binary);
-    e.gradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, binary);
+    if (withLoss) {
+      return e.lossGradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary);
+    }
+    e.gradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary);
     return 0;
   }
 
@@ -233,7 +245,7 @@ export class WasmCsrKernel {
     }
     const p = this.ptr;
     return this.exports.batchLossGradient(
-      count, p.batchRows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, scale, this.binary ? 1 : 0,
+      count, p.batchRows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, this.binary ? 1 : 0,
     );
   }
 }

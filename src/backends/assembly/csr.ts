@@ -1,10 +1,10 @@
 /**
  * Float64 CSR kernels for logistic regression, compiled by AssemblyScript to WebAssembly
  * (`npm run build`; loaded by ../wasm.ts). They reproduce the JS reference loops in
- * src/problems/logreg.ts operation for operation: same row order, same summation order, same
- * branches; only exp/log1p/expm1 come from AssemblyScript's deterministic float64 implementations
- * (musl-derived) instead of V8's, so results agree with the JS path to rounding, and bit for bit
- * between runs and machines.
+ * src/problems/logreg.ts: same row order, same summation order, same branches; only exp/log1p/expm1
+ * differ from V8's (our SIMD exp below for σ and softplus, AssemblyScript's deterministic musl-derived
+ * float64 log1p/expm1/exp elsewhere), so results agree with the JS path to rounding, and bit for bit
+ * between runs and machines. Built with `--enable simd`.
  *
  * Memory is owned by the JS side: every argument is a byte offset into this instance's memory,
  * laid out once by the loader after `heapBase()`. Nothing here allocates (stub runtime), so the
@@ -40,79 +40,151 @@ function rowScatter(start: i32, end: i32, colIdx: usize, values: usize, c: f64, 
   }
 }
 
+// exp(y) for y ≤ 0, two lanes at a time (wasm SIMD; V8 has no vector exp, and the scalar one
+// was ~1/4 of a gradient pass). Cody–Waite reduction y = k·ln2 + r, |r| ≲ ln2/2, then the
+// degree-13 Taylor polynomial of exp(r) (truncation < 5e-18 relative, far below 2^-53), then ·2^k
+// with 2^k built from exponent bits. Every step is an IEEE float64 operation (no FMA), lane-wise,
+// so the result is deterministic. Accuracy (test/backends-wasm.test.ts): within 1 ulp of the true
+// value; below EXP_MIN_ARG 2^k would be subnormal, and those lanes are recomputed by Math.exp.
+const LOG2E: f64 = 1.4426950408889634;
+/** 1.5·2^52: adding it rounds to an integer and leaves that integer in the low mantissa bits. */
+const ROUND_SHIFTER: f64 = 6755399441055744.0;
+/** ln2 split so that k·LN2_HI is exact for |k| < 2^20 (LN2_HI has 32 significant bits). */
+const LN2_HI: f64 = 6.93147180369123816490e-01;
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+/** exp(y) ≥ 2^-1021·√½ is normal for y ≥ −708, so the power-of-two scaling is exact. */
+const EXP_MIN_ARG: f64 = -708;
+
+@inline
+function expNonPositive2(y: v128): v128 {
+  const t = f64x2.add(f64x2.mul(y, f64x2.splat(LOG2E)), f64x2.splat(ROUND_SHIFTER));
+  const k = f64x2.sub(t, f64x2.splat(ROUND_SHIFTER));
+  const r = f64x2.sub(f64x2.sub(y, f64x2.mul(k, f64x2.splat(LN2_HI))), f64x2.mul(k, f64x2.splat(LN2_LO)));
+  // Horner for 1/2! + r/3! + … + r^11/13!, then exp(r) = 1 + (r + r²·q).
+  let q = f64x2.splat(1 / 6227020800.0); // 1/13!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 479001600.0)); // 1/12!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 39916800.0)); // 1/11!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 3628800.0)); // 1/10!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 362880.0)); // 1/9!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 40320.0)); // 1/8!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 5040.0)); // 1/7!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 720.0)); // 1/6!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 120.0)); // 1/5!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 24.0)); // 1/4!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(1 / 6.0)); // 1/3!
+  q = f64x2.add(f64x2.mul(q, r), f64x2.splat(0.5)); // 1/2!
+  const p = f64x2.add(f64x2.splat(1), f64x2.add(r, f64x2.mul(f64x2.mul(r, r), q)));
+  // t's low bits hold k (two's complement): shifting them to the exponent field and adding the
+  // bias gives the bits of 2^k (exact for −1022 ≤ k ≤ 0).
+  const scale = i64x2.add(i64x2.shl(t, 52), i64x2.splat(<i64>1023 << 52));
+  let e = f64x2.mul(p, scale);
+  if (v128.any_true(f64x2.lt(y, f64x2.splat(EXP_MIN_ARG)))) {
+    const y0 = f64x2.extract_lane(y, 0);
+    const y1 = f64x2.extract_lane(y, 1);
+    if (y0 < EXP_MIN_ARG) e = f64x2.replace_lane(e, 0, Math.exp(y0));
+    if (y1 < EXP_MIN_ARG) e = f64x2.replace_lane(e, 1, Math.exp(y1));
+  }
+  return e;
+}
+
+/** exp(y) for y ≤ 0, exactly (bit for bit) as one lane of expNonPositive2; exported for the tests. */
+export function expNonPositive(y: f64): f64 {
+  return f64x2.extract_lane(expNonPositive2(f64x2.splat(y)), 0);
+}
+
 /**
- * One pass over `count` rows (rows 0..count−1, or the i32 row list at `rowList` when `batch`).
- * With `gradient`: out += Σ_r (−b_r σ(z_r) · scale) a_r, z_r = −b_r a_rᵀx. Returns Σ_r softplus(z_r)
+ * One sweep over `count` rows (rows 0..count−1, or the i32 row list at `rowList` when `batch`), in
+ * three passes so that the exps vectorise: (1) z_i = −b_r a_rᵀx into `scratch` (count + 1 f64s;
+ * an odd count is padded with a 0); (2) two rows at a time, e = exp(−|z|), σ(z) = 1/(1+e) when
+ * z > 0 else e/(1+e), written over z_i (softplus(z) = max(z, 0) + log1p(e) summed in row order when
+ * `withLoss`); (3) with `gradient`: out += Σ_r (−b_r σ(z_r) · scale) a_r. Returns the softplus sum
  * when `withLoss` (else 0). The flags are compile-time constants at every call site, so each
- * exported kernel is a specialised loop.
+ * exported kernel is a specialised loop; all of them share passes 1–2, so σ and the loss are bitwise
+ * the same whichever export computes them.
  */
 @inline
 function pass(
   count: i32, rowList: usize, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize,
-  scale: f64, withLoss: bool, gradient: bool, binary: bool, batch: bool,
+  scratch: usize, scale: f64, withLoss: bool, gradient: bool, binary: bool, batch: bool,
 ): f64 {
-  let sum: f64 = 0;
   for (let i = 0; i < count; i++) {
     const r: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
     const rp = rowPtr + (<usize>r << 2);
-    const start = load<i32>(rp);
-    const end = load<i32>(rp, 4);
-    const dot = rowDot(start, end, colIdx, values, x, binary);
-    const br = load<f64>(b + (<usize>r << 3));
-    const z = -br * dot;
-    if (!gradient) {
-      sum += z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-      continue;
+    const dot = rowDot(load<i32>(rp), load<i32>(rp, 4), colIdx, values, x, binary);
+    store<f64>(scratch + (<usize>i << 3), -load<f64>(b + (<usize>r << 3)) * dot);
+  }
+  store<f64>(scratch + (<usize>count << 3), 0);
+  let sum: f64 = 0;
+  const zero = f64x2.splat(0);
+  const one = f64x2.splat(1);
+  for (let i = 0; i < count; i += 2) {
+    const at = scratch + (<usize>i << 3);
+    const z = v128.load(at);
+    const e = expNonPositive2(f64x2.neg(f64x2.abs(z)));
+    const positive = f64x2.gt(z, zero);
+    if (withLoss) {
+      const z0 = f64x2.extract_lane(z, 0);
+      const l0 = Math.log1p(f64x2.extract_lane(e, 0));
+      sum += z0 > 0 ? z0 + l0 : l0;
+      if (i + 1 < count) {
+        const z1 = f64x2.extract_lane(z, 1);
+        const l1 = Math.log1p(f64x2.extract_lane(e, 1));
+        sum += z1 > 0 ? z1 + l1 : l1;
+      }
     }
-    // One exp serves both softplus(z) and σ(z); it is only ever taken of a non-positive number.
-    let sig: f64;
-    if (z > 0) {
-      const e = Math.exp(-z);
-      if (withLoss) sum += z + Math.log1p(e);
-      sig = 1 / (1 + e);
-    } else {
-      const e = Math.exp(z);
-      if (withLoss) sum += Math.log1p(e);
-      sig = e / (1 + e);
+    if (gradient) {
+      const onePlusE = f64x2.add(one, e);
+      v128.store(at, v128.bitselect(f64x2.div(one, onePlusE), f64x2.div(e, onePlusE), positive));
     }
-    const c = -br * sig * scale;
-    if (c != 0) rowScatter(start, end, colIdx, values, c, out, binary);
+  }
+  if (!gradient) return sum;
+  for (let i = 0; i < count; i++) {
+    const r: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
+    const c = -load<f64>(b + (<usize>r << 3)) * load<f64>(scratch + (<usize>i << 3)) * scale;
+    if (c != 0) {
+      const rp = rowPtr + (<usize>r << 2);
+      rowScatter(load<i32>(rp), load<i32>(rp, 4), colIdx, values, c, out, binary);
+    }
   }
   return sum;
 }
 
 /** Σ_r softplus(−b_r a_rᵀx) over all rows. */
-export function loss(n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, binary: bool): f64 {
+export function loss(
+  n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, scratch: usize, binary: bool,
+): f64 {
   return binary
-    ? pass(n, 0, rowPtr, colIdx, values, b, x, 0, 0, true, false, true, false)
-    : pass(n, 0, rowPtr, colIdx, values, b, x, 0, 0, true, false, false, false);
+    ? pass(n, 0, rowPtr, colIdx, values, b, x, 0, scratch, 0, true, false, true, false)
+    : pass(n, 0, rowPtr, colIdx, values, b, x, 0, scratch, 0, true, false, false, false);
 }
 
 /** out += data-term gradient · scale-weighted rows; returns Σ_r softplus (the loss pass in the same sweep). */
 export function lossGradient(
-  n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scale: f64, binary: bool,
+  n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scratch: usize, scale: f64,
+  binary: bool,
 ): f64 {
   return binary
-    ? pass(n, 0, rowPtr, colIdx, values, b, x, out, scale, true, true, true, false)
-    : pass(n, 0, rowPtr, colIdx, values, b, x, out, scale, true, true, false, false);
+    ? pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, true, false)
+    : pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, false, false);
 }
 
 /** As lossGradient without the loss (no log1p): the gradient is bitwise the same. */
 export function gradient(
-  n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scale: f64, binary: bool,
+  n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scratch: usize, scale: f64,
+  binary: bool,
 ): void {
-  if (binary) pass(n, 0, rowPtr, colIdx, values, b, x, out, scale, false, true, true, false);
-  else pass(n, 0, rowPtr, colIdx, values, b, x, out, scale, false, true, false, false);
+  if (binary) pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, true, false);
+  else pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, false, false);
 }
 
 /** lossGradient over the `count` local rows listed at `rowList`. */
 export function batchLossGradient(
   count: i32, rowList: usize, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize,
-  scale: f64, binary: bool,
+  scratch: usize, scale: f64, binary: bool,
 ): f64 {
   return binary
-    ? pass(count, rowList, rowPtr, colIdx, values, b, x, out, scale, true, true, true, true)
-    : pass(count, rowList, rowPtr, colIdx, values, b, x, out, scale, true, true, false, true);
+    ? pass(count, rowList, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, true, true)
+    : pass(count, rowList, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, false, true);
 }
 
 /**
