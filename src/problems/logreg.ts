@@ -75,6 +75,8 @@ export class LogregShard implements LocalObjective {
   /** m_r = b_r a_rᵀx, filled by passes that need the margins again afterwards. */
   private readonly margins: Float64Array;
   private coordinate: CoordinateScratch | undefined;
+  /** 0..N_i−1, made on first use by the reference full-gradient loop. */
+  private allRows: Int32Array | undefined;
   /** σ(m)(1−σ(m)) per row at the point given to prepareHessian. */
   private curvature: Float64Array | undefined;
   /** The kernels actually in use (a 'wasm' request falls back to 'js' without WebAssembly). */
@@ -190,36 +192,10 @@ export class LogregShard implements LocalObjective {
     return sum * this.invRows + this.regulariserValue(x);
   }
 
-  /** The reference JS loop for `gradient`. */
+  /** The reference JS loop for `gradient`: the minibatch loop over every row in order (same bits). */
   referenceGradient(x: Float64Array, out: Float64Array): number {
-    this.writeRegulariserGradient(x, out);
-    const { rowPtr, colIdx, values } = this.A;
-    const b = this.b;
-    const n = this.rows;
-    const invRows = this.invRows;
-    let sum = 0;
-    for (let r = 0; r < n; r++) {
-      const start = rowPtr[r];
-      const end = rowPtr[r + 1];
-      let dot = 0;
-      for (let k = start; k < end; k++) dot += values[k] * x[colIdx[k]];
-      const br = b[r];
-      const z = -br * dot;
-      // One exp serves both softplus(z) and σ(z); it is only ever taken of a non-positive number.
-      let sig: number;
-      if (z > 0) {
-        const e = Math.exp(-z);
-        sum += z + Math.log1p(e);
-        sig = 1 / (1 + e);
-      } else {
-        const e = Math.exp(z);
-        sum += Math.log1p(e);
-        sig = e / (1 + e);
-      }
-      const c = -br * sig * invRows; // d/dx softplus(−b aᵀx) = −b σ(−m) a
-      if (c !== 0) for (let k = start; k < end; k++) out[colIdx[k]] += c * values[k];
-    }
-    return sum * invRows + this.regulariserValue(x);
+    this.allRows ??= Int32Array.from({ length: this.rows }, (_, r) => r);
+    return this.referenceBatchGradient(x, this.allRows, this.rows, out);
   }
 
   /** The reference JS loop for `batchGradient`. */
