@@ -8,7 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createRng } from '../core/rng.js';
-import { DcompError, UsageError } from '../core/errors.js';
+import { DataFormatError, DcompError, UsageError } from '../core/errors.js';
 import { loadDataset } from '../data/resolve.js';
 import { splitShards } from '../data/split.js';
 import type { LabeledData } from '../data/types.js';
@@ -74,7 +74,15 @@ export async function prepareRun(input: RunConfig, environment: RunEnvironment):
   if (config.k !== undefined && config.k > d) throw new UsageError(`--k: expected an integer with 1 ≤ k ≤ d = ${d}, got ${config.k}`);
   let test: LabeledData | undefined;
   if (config.test !== undefined) {
-    test = await loadDataset(config.test, { ...locations, features: d, labels: data.labelValues });
+    try {
+      test = await loadDataset(config.test, { ...locations, features: d, labels: data.labelValues });
+    } catch (err) {
+      // The usual cause: the test file has features the training file never uses (a1a vs a9a).
+      if (err instanceof DataFormatError && /exceeds --features/.test(err.message) && config.features === undefined) {
+        throw new DataFormatError(err.file, err.line, `${err.message.slice(err.message.indexOf(': ') + 2)} (the test set is read with the training set's d = ${d}; pass --features with the larger dimension to align them)`);
+      }
+      throw err;
+    }
   }
 
   const shards = splitShards(data, config.workers, config.split, createRng(config.seed, 'split'));
