@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
-import { createWasmKernel, wasmKernelsAvailable, wasmUnavailableReason } from '../src/backends/wasm.js';
+import {
+  columnsSortedInRows, copyCsc, createWasmKernel, uniformRowLength, wasmKernelsAvailable, wasmUnavailableReason,
+} from '../src/backends/wasm.js';
 import { LogregProblem, LogregShard, type RegulariserKind } from '../src/problems/logreg.js';
 import { FullGradientOracle } from '../src/methods/oracle.js';
-import type { LabeledData } from '../src/data/types.js';
+import type { CsrMatrix, LabeledData } from '../src/data/types.js';
 import { readDataset, denseData, contiguousShards, allRows } from './problems-fixtures.js';
 
 const datasets: [string, LabeledData][] = [
@@ -281,5 +283,65 @@ test('the SIMD-exp gradient is deterministic: repeated and interleaved calls on 
       problem.workers[i].gradientOnly(x, g);
       assert.deepEqual(g, first[i], `worker ${i}`);
     }
+  }
+});
+
+test('the CSC copy lists each column rows ascending with its values, and the column order sorts by length then index', () => {
+  // Rows: (0: 1, 2: 2), (2: 3), (), (1: 4, 2: 5, 0: 6) — the last row deliberately unsorted.
+  const A: CsrMatrix = {
+    rows: 4, cols: 4,
+    rowPtr: Int32Array.from([0, 2, 3, 3, 6]),
+    colIdx: Int32Array.from([0, 2, 2, 1, 2, 0]),
+    values: Float64Array.from([1, 2, 3, 4, 5, 6]),
+  };
+  const buffer = new ArrayBuffer(256);
+  const ptr = { colOrder: 0, colPtr: 16, rowIdx: 40, cscValues: 64 };
+  copyCsc(buffer, ptr, A, false);
+  assert.deepEqual([...new Int32Array(buffer, ptr.colPtr, 5)], [0, 2, 3, 6, 6]);
+  assert.deepEqual([...new Int32Array(buffer, ptr.rowIdx, 6)], [0, 3, 3, 0, 1, 3]);
+  assert.deepEqual([...new Float64Array(buffer, ptr.cscValues, 6)], [1, 6, 4, 2, 3, 5]);
+  // Lengths 2, 1, 3, 0 → columns 3, 1, 0, 2.
+  assert.deepEqual([...new Int32Array(buffer, ptr.colOrder, 4)], [3, 1, 0, 2]);
+  assert.equal(columnsSortedInRows(A), false);
+  assert.equal(columnsSortedInRows({ ...A, colIdx: Int32Array.from([0, 2, 2, 0, 1, 2]) }), true);
+  assert.equal(uniformRowLength(A), false);
+  assert.equal(uniformRowLength({ ...A, rows: 2, rowPtr: Int32Array.from([0, 2, 4]) }), true);
+});
+
+test('rows of varying length, sorted or not, give gradients within 1e-14 of the JS loops and full and batch paths agree bitwise', () => {
+  // Random sparse rows of 0..9 entries over 13 columns, with a few repeated and out-of-order columns.
+  const rng = createRng(5, 'csc-gather');
+  const rows = 157;
+  const cols = 13;
+  for (const sorted of [true, false]) {
+    const rowPtr = [0];
+    const colIdx: number[] = [];
+    const values: number[] = [];
+    for (let r = 0; r < rows; r++) {
+      const len = rng.int(10);
+      const row = Array.from({ length: len }, () => rng.int(cols));
+      if (sorted) row.sort((a, b) => a - b);
+      for (const j of row) {
+        colIdx.push(j);
+        values.push(rng.normal());
+      }
+      rowPtr.push(colIdx.length);
+    }
+    const X: CsrMatrix = { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
+    assert.equal(columnsSortedInRows(X), sorted);
+    const b = Float64Array.from({ length: rows }, (_, r) => (r % 3 === 0 ? 1 : -1));
+    const shard = new LogregShard(X, b, 1e-3, 'l2');
+    assert.equal(shard.kernels, 'wasm');
+    const x = point(cols, 0.7, `csc-${sorted}`);
+    const full = new Float64Array(cols);
+    const reference = new Float64Array(cols);
+    const batch = new Float64Array(cols);
+    const loss = shard.gradient(x, full);
+    const referenceLoss = shard.referenceGradient(x, reference);
+    assert.ok(relativeMaxDiff(full, reference) <= 1e-14, `sorted=${sorted}: ${relativeMaxDiff(full, reference)}`);
+    assert.ok(Math.abs(loss - referenceLoss) <= 1e-14 * Math.abs(referenceLoss));
+    const all = Int32Array.from({ length: rows }, (_, k) => k);
+    assert.equal(shard.batchGradient(x, all, rows, batch), loss);
+    assert.deepEqual(batch, full, `sorted=${sorted}`);
   }
 });

@@ -33,11 +33,11 @@ interface KernelExports {
   loss(n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, scratch: number, binary: number): number;
   lossGradient(
     n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
-    scale: number, binary: number,
+    scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number, rowIdx: number, cscValues: number,
   ): number;
   gradient(
     n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
-    scale: number, binary: number,
+    scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number, rowIdx: number, cscValues: number,
   ): void;
   batchLossGradient(
     count: number, rowList: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number,
@@ -150,6 +150,53 @@ function copyCsr(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix,
 }
 
 /**
+ * The CSC transpose of A written into wasm memory at ptr.colPtr / ptr.rowIdx / ptr.cscValues, and
+ * the column order ptr.colOrder
+ * (values only when not binary). A stable counting sort, so each column lists its rows ascending and
+ * a row's repeated entries keep their CSR order: the kernels' column gather then adds onto out[j] in
+ * exactly the order of a row-by-row scatter.
+ */
+export function copyCsc(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, binary: boolean): void {
+  const rows = A.rows;
+  const d = A.cols;
+  const nnz = A.rowPtr[rows];
+  const colPtr = new Int32Array(buffer, ptr.colPtr, d + 1);
+  const rowIdx = new Int32Array(buffer, ptr.rowIdx, nnz);
+  const values = binary ? undefined : new Float64Array(buffer, ptr.cscValues, nnz);
+  colPtr.fill(0);
+  for (let k = 0; k < nnz; k++) colPtr[A.colIdx[k] + 1]++;
+  for (let j = 0; j < d; j++) colPtr[j + 1] += colPtr[j];
+  const next = colPtr.slice(0, d);
+  for (let r = 0; r < rows; r++) {
+    for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
+      const at = next[A.colIdx[k]]++;
+      rowIdx[at] = r;
+      if (values) values[at] = A.values[k];
+    }
+  }
+  // Columns by length (ties by index): the gather runs them four at a time, best with equal lengths.
+  const order = Array.from({ length: d }, (_, j) => j);
+  order.sort((i, j) => colPtr[i + 1] - colPtr[i] - (colPtr[j + 1] - colPtr[j]) || i - j);
+  new Int32Array(buffer, ptr.colOrder, d).set(order);
+}
+
+/** True when every row of A lists its columns in non-decreasing order. */
+export function columnsSortedInRows(A: CsrMatrix): boolean {
+  for (let r = 0; r < A.rows; r++) {
+    for (let k = A.rowPtr[r] + 1; k < A.rowPtr[r + 1]; k++) if (A.colIdx[k] < A.colIdx[k - 1]) return false;
+  }
+  return true;
+}
+
+/** True when all rows of A have the same number of stored entries. */
+export function uniformRowLength(A: CsrMatrix): boolean {
+  for (let r = 1; r < A.rows; r++) {
+    if (A.rowPtr[r + 1] - A.rowPtr[r] !== A.rowPtr[1] - A.rowPtr[0]) return false;
+  }
+  return true;
+}
+
+/**
  * One shard's CSR rows and labels copied into a private wasm instance, with scratch for x, out and a
  * minibatch row list. The JS-side CSR stays the source of truth for everything else (smoothness,
  * accuracy, the CSC copy); this is a read-only mirror made once.
@@ -164,6 +211,11 @@ export class WasmCsrKernel {
   /** The kernel accumulates the data-term gradient onto what the caller wrote here (the regulariser's). */
   readonly out: Float64Array;
   private readonly exports: KernelExports;
+  /**
+   * 1 when A·x runs down the CSC columns: every row lists its columns in non-decreasing order (so the
+   * bits are those of the row loop) and the row lengths vary.
+   */
+  private readonly cscDot: number;
   private readonly batchRows: Int32Array;
   private readonly ptr: Record<string, number>;
 
@@ -181,6 +233,11 @@ export class WasmCsrKernel {
       x: 8 * d,
       out: 8 * d,
       batchRows: 4 * rows,
+      // The full-gradient kernels gather the gradient down the columns of this CSC copy.
+      colOrder: 4 * d,
+      colPtr: 4 * (d + 1),
+      rowIdx: 4 * nnz,
+      cscValues: this.binary ? 0 : 8 * nnz,
       // Per-row z, then σ (one f64 per row plus one for padding an odd count to whole SIMD pairs).
       rowScratch: 8 * (rows + 1),
     });
@@ -188,6 +245,9 @@ export class WasmCsrKernel {
     this.ptr = made.ptr;
     const buffer = this.exports.memory.buffer;
     copyCsr(buffer, made.ptr, A, b, this.binary);
+    copyCsc(buffer, made.ptr, A, this.binary);
+    // Rows of one length keep the row loop's exits predictable, and there it was the faster of the two.
+    this.cscDot = columnsSortedInRows(A) && !uniformRowLength(A) ? 1 : 0;
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
@@ -225,10 +285,17 @@ export class WasmCsrKernel {
     const p = this.ptr;
     const e = this.exports;
     const binary = this.binary ? 1 : 0;
+    const d = this.d;
     if (withLoss) {
-      return e.lossGradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary);
+      return e.lossGradient(
+        this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary, this.cscDot,
+        d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues,
+      );
     }
-    e.gradient(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary);
+    e.gradient(
+      this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary, this.cscDot,
+      d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues,
+    );
     return 0;
   }
 

@@ -32,6 +32,12 @@ function rowDot(start: i32, end: i32, colIdx: usize, values: usize, x: usize, bi
 }
 
 @inline
+function dotTerm(k: i32, colIdx: usize, values: usize, x: usize, binary: bool): f64 {
+  const xj = load<f64>(x + (<usize>load<i32>(colIdx + (<usize>k << 2)) << 3));
+  return binary ? xj : load<f64>(values + (<usize>k << 3)) * xj;
+}
+
+@inline
 function rowScatter(start: i32, end: i32, colIdx: usize, values: usize, c: f64, out: usize, binary: bool): void {
   for (let k = start; k < end; k++) {
     const p = out + (<usize>load<i32>(colIdx + (<usize>k << 2)) << 3);
@@ -92,26 +98,97 @@ export function expNonPositive(y: f64): f64 {
   return f64x2.extract_lane(expNonPositive2(f64x2.splat(y)), 0);
 }
 
+/** z_i = −b_r a_rᵀx for the count rows (listed at rowList when `batch`) into scratch, row by row. */
+@inline
+function rowDots(
+  count: i32, rowList: usize, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, scratch: usize,
+  binary: bool, batch: bool,
+): void {
+  // Two rows side by side: two independent add chains hide the add latency; each row's dot is
+  // still summed in its own order, so the result is bitwise that of one row at a time.
+  let i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const r0: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
+    const r1: i32 = batch ? load<i32>(rowList + (<usize>i << 2), 4) : i + 1;
+    const rp0 = rowPtr + (<usize>r0 << 2);
+    const rp1 = rowPtr + (<usize>r1 << 2);
+    let k0 = load<i32>(rp0);
+    let k1 = load<i32>(rp1);
+    const e0 = load<i32>(rp0, 4);
+    const e1 = load<i32>(rp1, 4);
+    const common = min(e0 - k0, e1 - k1);
+    let dot0: f64 = 0;
+    let dot1: f64 = 0;
+    for (let t = 0; t < common; t++) {
+      dot0 += dotTerm(k0 + t, colIdx, values, x, binary);
+      dot1 += dotTerm(k1 + t, colIdx, values, x, binary);
+    }
+    k0 += common;
+    k1 += common;
+    for (; k0 < e0; k0++) dot0 += dotTerm(k0, colIdx, values, x, binary);
+    for (; k1 < e1; k1++) dot1 += dotTerm(k1, colIdx, values, x, binary);
+    store<f64>(scratch + (<usize>i << 3), -load<f64>(b + (<usize>r0 << 3)) * dot0);
+    store<f64>(scratch + (<usize>i << 3), -load<f64>(b + (<usize>r1 << 3)) * dot1, 8);
+  }
+  if (i < count) {
+    const r: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
+    const rp = rowPtr + (<usize>r << 2);
+    const dot = rowDot(load<i32>(rp), load<i32>(rp, 4), colIdx, values, x, binary);
+    store<f64>(scratch + (<usize>i << 3), -load<f64>(b + (<usize>r << 3)) * dot);
+  }
+}
+
+/**
+ * z_r = −b_r a_rᵀx for all rows, by scattering x_j down the columns of the CSC copy in ascending j.
+ * When every CSR row lists its columns in non-decreasing order (the loader checks; `cscDot`), each
+ * row's dot receives the same terms in the same order as rowDots, so the bits are the same; but no
+ * loop ends per row (rows of varying length mispredict every loop exit) and the adds of one column
+ * go to distinct rows, so they do not wait on each other.
+ */
+@inline
+function columnDots(
+  n: i32, d: i32, colPtr: usize, rowIdx: usize, cscValues: usize, x: usize, b: usize, scratch: usize, binary: bool,
+): void {
+  memory.fill(scratch, 0, <usize>n << 3);
+  for (let j = 0; j < d; j++) {
+    const cp = colPtr + (<usize>j << 2);
+    const end = load<i32>(cp, 4);
+    const xj = load<f64>(x + (<usize>j << 3));
+    for (let k = load<i32>(cp); k < end; k++) {
+      const p = scratch + (<usize>load<i32>(rowIdx + (<usize>k << 2)) << 3);
+      if (binary) store<f64>(p, load<f64>(p) + xj);
+      else store<f64>(p, load<f64>(p) + load<f64>(cscValues + (<usize>k << 3)) * xj);
+    }
+  }
+  for (let r = 0; r < n; r++) {
+    const p = scratch + (<usize>r << 3);
+    store<f64>(p, -load<f64>(b + (<usize>r << 3)) * load<f64>(p));
+  }
+}
+
 /**
  * One sweep over `count` rows (rows 0..count−1, or the i32 row list at `rowList` when `batch`), in
  * three passes so that the exps vectorise: (1) z_i = −b_r a_rᵀx into `scratch` (count + 1 f64s;
- * an odd count is padded with a 0); (2) two rows at a time, e = exp(−|z|), σ(z) = 1/(1+e) when
- * z > 0 else e/(1+e), written over z_i (softplus(z) = max(z, 0) + log1p(e) summed in row order when
- * `withLoss`); (3) with `gradient`: out += Σ_r (−b_r σ(z_r) · scale) a_r. Returns the softplus sum
- * when `withLoss` (else 0). The flags are compile-time constants at every call site, so each
- * exported kernel is a specialised loop; all of them share passes 1–2, so σ and the loss are bitwise
- * the same whichever export computes them.
+ * an odd count is padded with a 0), row by row (rowDots) or, for full sweeps with `cscDot`, down
+ * the columns of the CSC copy (columnDots; the same bits); (2) two rows at a time, e = exp(−|z|),
+ * σ(z) = 1/(1+e) when z > 0 else e/(1+e), written over z_i (softplus(z) = max(z, 0) + log1p(e)
+ * summed in row order when `withLoss`); (3) with `gradient`: out += Σ_r (−b_r σ(z_r) · scale) a_r,
+ * gathered down the CSC columns for full sweeps (columnGather), scattered row by row for batches —
+ * the same additions onto each out[j] in the same order either way. Returns the softplus sum when
+ * `withLoss` (else 0). The flags binary/withLoss/gradient/batch are compile-time constants at every
+ * call site, so each exported kernel is a specialised loop; all of them share passes 1–2, so σ and
+ * the loss are bitwise the same whichever export computes them.
  */
 @inline
 function pass(
   count: i32, rowList: usize, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize,
   scratch: usize, scale: f64, withLoss: bool, gradient: bool, binary: bool, batch: bool,
+  cscDot: bool = false, d: i32 = 0, colOrder: usize = 0, colPtr: usize = 0, rowIdx: usize = 0, cscValues: usize = 0,
 ): f64 {
-  for (let i = 0; i < count; i++) {
-    const r: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
-    const rp = rowPtr + (<usize>r << 2);
-    const dot = rowDot(load<i32>(rp), load<i32>(rp, 4), colIdx, values, x, binary);
-    store<f64>(scratch + (<usize>i << 3), -load<f64>(b + (<usize>r << 3)) * dot);
+  if (!batch && cscDot) {
+    columnDots(count, d, colPtr, rowIdx, cscValues, x, b, scratch, binary);
+  } else {
+    rowDots(count, rowList, rowPtr, colIdx, values, b, x, scratch, binary, batch);
   }
   store<f64>(scratch + (<usize>count << 3), 0);
   let sum: f64 = 0;
@@ -133,20 +210,93 @@ function pass(
       }
     }
     if (gradient) {
-      const onePlusE = f64x2.add(one, e);
-      v128.store(at, v128.bitselect(f64x2.div(one, onePlusE), f64x2.div(e, onePlusE), positive));
+      // σ(z) = 1/(1+e) when z > 0 else e/(1+e): one division of the selected numerator.
+      v128.store(at, f64x2.div(v128.bitselect(one, e, positive), f64x2.add(one, e)));
     }
   }
   if (!gradient) return sum;
-  for (let i = 0; i < count; i++) {
-    const r: i32 = batch ? load<i32>(rowList + (<usize>i << 2)) : i;
-    const c = -load<f64>(b + (<usize>r << 3)) * load<f64>(scratch + (<usize>i << 3)) * scale;
-    if (c != 0) {
-      const rp = rowPtr + (<usize>r << 2);
-      rowScatter(load<i32>(rp), load<i32>(rp, 4), colIdx, values, c, out, binary);
+  if (batch) {
+    for (let i = 0; i < count; i++) {
+      const r: i32 = load<i32>(rowList + (<usize>i << 2));
+      const c = -load<f64>(b + (<usize>r << 3)) * load<f64>(scratch + (<usize>i << 3)) * scale;
+      if (c != 0) {
+        const rp = rowPtr + (<usize>r << 2);
+        rowScatter(load<i32>(rp), load<i32>(rp, 4), colIdx, values, c, out, binary);
+      }
     }
+    return sum;
   }
+  for (let i = 0; i < count; i++) {
+    const at = scratch + (<usize>i << 3);
+    store<f64>(at, -load<f64>(b + (<usize>i << 3)) * load<f64>(at) * scale);
+  }
+  columnGather(d, colOrder, colPtr, rowIdx, cscValues, scratch, out, binary);
   return sum;
+}
+
+@inline
+function gatherTerm(k: i32, rowIdx: usize, cscValues: usize, coef: usize, binary: bool): f64 {
+  const c = load<f64>(coef + (<usize>load<i32>(rowIdx + (<usize>k << 2)) << 3));
+  return binary ? c : c * load<f64>(cscValues + (<usize>k << 3));
+}
+
+/**
+ * out[j] += Σ_k coef[row_k]·a_kj down each column of the CSC copy, rows ascending: for every j the
+ * additions onto out[j] happen in the same order as a row-by-row scatter, so the result is bitwise
+ * the scatter's (up to the sign of a zero), but the sum stays in a register. Four columns run
+ * side by side so that four independent add chains hide the add latency; `colOrder` lists the
+ * columns by length, so the four of a group have similar lengths and little runs alone.
+ */
+@inline
+function columnGather(
+  d: i32, colOrder: usize, colPtr: usize, rowIdx: usize, cscValues: usize, coef: usize, out: usize, binary: bool,
+): void {
+  let g = 0;
+  for (; g + 4 <= d; g += 4) {
+    const go = colOrder + (<usize>g << 2);
+    const j0 = <usize>load<i32>(go);
+    const j1 = <usize>load<i32>(go, 4);
+    const j2 = <usize>load<i32>(go, 8);
+    const j3 = <usize>load<i32>(go, 12);
+    let k0 = load<i32>(colPtr + (j0 << 2));
+    let k1 = load<i32>(colPtr + (j1 << 2));
+    let k2 = load<i32>(colPtr + (j2 << 2));
+    let k3 = load<i32>(colPtr + (j3 << 2));
+    const e0 = load<i32>(colPtr + (j0 << 2), 4);
+    const e1 = load<i32>(colPtr + (j1 << 2), 4);
+    const e2 = load<i32>(colPtr + (j2 << 2), 4);
+    const e3 = load<i32>(colPtr + (j3 << 2), 4);
+    let s0 = load<f64>(out + (j0 << 3));
+    let s1 = load<f64>(out + (j1 << 3));
+    let s2 = load<f64>(out + (j2 << 3));
+    let s3 = load<f64>(out + (j3 << 3));
+    const common = min(min(e0 - k0, e1 - k1), min(e2 - k2, e3 - k3));
+    for (let t = 0; t < common; t++) {
+      s0 += gatherTerm(k0 + t, rowIdx, cscValues, coef, binary);
+      s1 += gatherTerm(k1 + t, rowIdx, cscValues, coef, binary);
+      s2 += gatherTerm(k2 + t, rowIdx, cscValues, coef, binary);
+      s3 += gatherTerm(k3 + t, rowIdx, cscValues, coef, binary);
+    }
+    k0 += common;
+    k1 += common;
+    k2 += common;
+    k3 += common;
+    for (; k0 < e0; k0++) s0 += gatherTerm(k0, rowIdx, cscValues, coef, binary);
+    for (; k1 < e1; k1++) s1 += gatherTerm(k1, rowIdx, cscValues, coef, binary);
+    for (; k2 < e2; k2++) s2 += gatherTerm(k2, rowIdx, cscValues, coef, binary);
+    for (; k3 < e3; k3++) s3 += gatherTerm(k3, rowIdx, cscValues, coef, binary);
+    store<f64>(out + (j0 << 3), s0);
+    store<f64>(out + (j1 << 3), s1);
+    store<f64>(out + (j2 << 3), s2);
+    store<f64>(out + (j3 << 3), s3);
+  }
+  for (; g < d; g++) {
+    const j = <usize>load<i32>(colOrder + (<usize>g << 2));
+    const end = load<i32>(colPtr + (j << 2), 4);
+    let s = load<f64>(out + (j << 3));
+    for (let k = load<i32>(colPtr + (j << 2)); k < end; k++) s += gatherTerm(k, rowIdx, cscValues, coef, binary);
+    store<f64>(out + (j << 3), s);
+  }
 }
 
 /** Σ_r softplus(−b_r a_rᵀx) over all rows. */
@@ -158,23 +308,26 @@ export function loss(
     : pass(n, 0, rowPtr, colIdx, values, b, x, 0, scratch, 0, true, false, false, false);
 }
 
-/** out += data-term gradient · scale-weighted rows; returns Σ_r softplus (the loss pass in the same sweep). */
+/**
+ * out += data-term gradient · scale-weighted rows; returns Σ_r softplus (the loss pass in the same sweep).
+ * The gradient is gathered down the columns of the shard's CSC copy (colPtr, rowIdx, cscValues; d columns).
+ */
 export function lossGradient(
   n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scratch: usize, scale: f64,
-  binary: bool,
+  binary: bool, cscDot: bool, d: i32, colOrder: usize, colPtr: usize, rowIdx: usize, cscValues: usize,
 ): f64 {
   return binary
-    ? pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, true, false)
-    : pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, false, false);
+    ? pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, true, false, cscDot, d, colOrder, colPtr, rowIdx, cscValues)
+    : pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, true, true, false, false, cscDot, d, colOrder, colPtr, rowIdx, cscValues);
 }
 
 /** As lossGradient without the loss (no log1p): the gradient is bitwise the same. */
 export function gradient(
   n: i32, rowPtr: usize, colIdx: usize, values: usize, b: usize, x: usize, out: usize, scratch: usize, scale: f64,
-  binary: bool,
+  binary: bool, cscDot: bool, d: i32, colOrder: usize, colPtr: usize, rowIdx: usize, cscValues: usize,
 ): void {
-  if (binary) pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, true, false);
-  else pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, false, false);
+  if (binary) pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, true, false, cscDot, d, colOrder, colPtr, rowIdx, cscValues);
+  else pass(n, 0, rowPtr, colIdx, values, b, x, out, scratch, scale, false, true, false, false, cscDot, d, colOrder, colPtr, rowIdx, cscValues);
 }
 
 /** lossGradient over the `count` local rows listed at `rowList`. */
