@@ -183,164 +183,16 @@ export function modeProduct(
 }
 
 /**
- * Cyclic Jacobi eigensolver for small symmetric matrices (n ≤ a few dozen), with every buffer
- * allocated once. Why our own rather than ml-matrix's EigenvalueDecomposition: ml-matrix allocates
- * Matrix objects and arrays on every call (HOSVD calls it m times per compressed vector, every
- * iteration, for every worker), while Jacobi on a ≤ 30×30 Gram matrix is a few sweeps of O(n³),
- * allocation-free, and accurate to machine precision (it is backward stable and converges
- * quadratically). ml-matrix is used in the tests as the independent reference.
- */
-export class JacobiEigen {
-  /** Working copy of the matrix (row-major, capacity²). */
-  private readonly a: Float64Array;
-  /** Accumulated rotations: row j of v is the eigenvector of unsorted eigenvalue j. */
-  private readonly v: Float64Array;
-  private readonly order: Int32Array;
-  /** Eigenvalues in descending order (ties by the smaller unsorted index), valid after solve. */
-  readonly values: Float64Array;
-  /**
-   * Eigenvectors, row-major n×n: vectors[i·n + j] = component i of the eigenvector of values[j].
-   * Sign convention: the component of largest magnitude (smaller index on ties) is positive.
-   */
-  readonly vectors: Float64Array;
-  /** Sweeps used by the last solve (for tests and diagnostics). */
-  sweeps = 0;
-  private n = 0;
-
-  constructor(readonly capacity: number) {
-    this.a = new Float64Array(capacity * capacity);
-    this.v = new Float64Array(capacity * capacity);
-    this.order = new Int32Array(capacity);
-    this.values = new Float64Array(capacity);
-    this.vectors = new Float64Array(capacity * capacity);
-  }
-
-  /** Size of the last solved matrix. */
-  get size(): number {
-    return this.n;
-  }
-
-  /** Diagonalises the symmetric n×n matrix `matrix` (row-major; only read). */
-  solve(matrix: Float64Array, n: number, maxSweeps = 100): void {
-    if (n > this.capacity) throw new RangeError(`JacobiEigen: matrix size ${n} exceeds capacity ${this.capacity}`);
-    this.n = n;
-    const a = this.a;
-    const v = this.v;
-    for (let i = 0; i < n * n; i++) a[i] = matrix[i];
-    v.fill(0, 0, n * n);
-    for (let i = 0; i < n; i++) v[i * n + i] = 1;
-
-    // ‖A‖_F is invariant under the rotations; stop once the off-diagonal part is below machine
-    // precision relative to it (eigenvalue errors ≤ ε‖A‖, eigenvector errors ≤ ε‖A‖/gap).
-    let normSq = 0;
-    for (let i = 0; i < n * n; i++) normSq += a[i] * a[i];
-    const tiny = normSq * 1e-32;
-    let sweep = 0;
-    for (; sweep < maxSweeps; sweep++) {
-      let off = 0;
-      for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] * a[p * n + q];
-      if (off <= tiny) break;
-      for (let p = 0; p < n - 1; p++) {
-        for (let q = p + 1; q < n; q++) {
-          const apq = a[p * n + q];
-          if (apq === 0) continue;
-          const app = a[p * n + p];
-          const aqq = a[q * n + q];
-          // Negligible against both diagonal entries after the first sweeps: rounding-level, drop it
-          // (the classical Jacobi stopping rule; keeps the sweep count finite).
-          if (sweep > 3 && Math.abs(app) + 1e3 * Math.abs(apq) === Math.abs(app) && Math.abs(aqq) + 1e3 * Math.abs(apq) === Math.abs(aqq)) {
-            a[p * n + q] = 0;
-            continue;
-          }
-          // Rotation angle that annihilates a_pq: t = tan θ, the smaller root of t² + 2τt − 1 = 0.
-          const theta = (aqq - app) / (2 * apq);
-          const t = Math.abs(theta) > 1e150 ? 1 / (2 * theta) : (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-          const c = 1 / Math.sqrt(t * t + 1);
-          const s = t * c;
-          const tau = s / (1 + c);
-          a[p * n + p] = app - t * apq;
-          a[q * n + q] = aqq + t * apq;
-          a[p * n + q] = 0;
-          // only the upper triangle is kept up to date: (r,p),(r,q) for r < p; (p,r),(r,q) for
-          // p < r < q; (p,r),(q,r) for r > q
-          for (let r = 0; r < p; r++) {
-            const arp = a[r * n + p];
-            const arq = a[r * n + q];
-            a[r * n + p] = arp - s * (arq + tau * arp);
-            a[r * n + q] = arq + s * (arp - tau * arq);
-          }
-          for (let r = p + 1; r < q; r++) {
-            const arp = a[p * n + r];
-            const arq = a[r * n + q];
-            a[p * n + r] = arp - s * (arq + tau * arp);
-            a[r * n + q] = arq + s * (arp - tau * arq);
-          }
-          for (let r = q + 1; r < n; r++) {
-            const arp = a[p * n + r];
-            const arq = a[q * n + r];
-            a[p * n + r] = arp - s * (arq + tau * arp);
-            a[q * n + r] = arq + s * (arp - tau * arq);
-          }
-          // v holds the eigenvectors as rows, so a rotation touches two contiguous rows
-          const vp = p * n;
-          const vq = q * n;
-          for (let r = 0; r < n; r++) {
-            const vrp = v[vp + r];
-            const vrq = v[vq + r];
-            v[vp + r] = vrp - s * (vrq + tau * vrp);
-            v[vq + r] = vrq + s * (vrp - tau * vrq);
-          }
-        }
-      }
-    }
-    this.sweeps = sweep;
-
-    // Sort descending by eigenvalue (insertion sort, n is small), ties by the smaller unsorted index.
-    const ord = this.order;
-    for (let j = 0; j < n; j++) ord[j] = j;
-    for (let j = 1; j < n; j++) {
-      const cur = ord[j];
-      const val = a[cur * n + cur];
-      let i = j - 1;
-      while (i >= 0 && a[ord[i] * n + ord[i]] < val) {
-        ord[i + 1] = ord[i];
-        i--;
-      }
-      ord[i + 1] = cur;
-    }
-    const vals = this.values;
-    const vecs = this.vectors;
-    for (let j = 0; j < n; j++) {
-      const src = ord[j];
-      vals[j] = a[src * n + src];
-      // deterministic sign: the largest-magnitude component positive (smaller index on ties)
-      let big = 0;
-      let bigAbs = -1;
-      for (let i = 0; i < n; i++) {
-        const m = Math.abs(v[src * n + i]);
-        if (m > bigAbs) {
-          bigAbs = m;
-          big = i;
-        }
-      }
-      const sign = v[src * n + big] < 0 ? -1 : 1;
-      for (let i = 0; i < n; i++) vecs[i * n + j] = sign * v[src * n + i];
-    }
-  }
-}
-
-/**
  * Symmetric eigensolver for small matrices (n ≤ a few dozen) by Householder tridiagonalisation
  * followed by the implicit QL iteration with Wilkinson shifts (the classic tred2/tql2 pair), every
  * buffer allocated once. Why not ml-matrix's EigenvalueDecomposition: it allocates Matrix objects and
  * arrays on every call, and HOSVD calls the solver m times per compressed vector, every iteration,
- * for every worker. Why not cyclic Jacobi (JacobiEigen above, kept as a cross-check): on the 5×5…30×30
+ * for every worker. Why not cyclic Jacobi (the first version of this solver): on the 5×5…30×30
  * Gram matrices of HOSVD it needs 5–8 sweeps of ≈ 3n³ flops each, while tridiagonalisation costs
  * ≈ (8/3)n³ and QL converges in one to two implicit steps per eigenvalue (measured: 1.2× faster at
  * n = 5, where the QL rotation chain is latency bound, 1.8× at n = 7, more for larger n). Both
  * are backward stable (eigenvalue errors ≤ cε‖A‖, eigenvector errors ≤ cε‖A‖/gap), and both give an
  * orthonormal basis even for repeated eigenvalues. ml-matrix is used in the tests as the reference.
- * Same interface and conventions as JacobiEigen.
  */
 export class SymmetricEigen {
   /** Working copy of the matrix, then the accumulated transformations: row k = eigenvector k. */
