@@ -1,6 +1,5 @@
-import type { Compressor, CompressorSpec } from './types.js';
-import { UniformSubsetSampler } from './randk.js';
-import { requireK, sparseBits, sparseMessage } from './wire.js';
+import type { CompressorSpec } from './types.js';
+import { randomSubsetCompressor } from './randk.js';
 
 /**
  * Biased Rand-k (seed 000 eq. 8): C(x) = Σ_{i∈S} x_i e_i, S a uniform k-subset (no d/k scaling).
@@ -16,21 +15,6 @@ export const brandkSpec: CompressorSpec = {
   randomized: true,
   contractionAlpha: (d, k) => k / d,
   knownClasses: (d, k) => ({ B1: { alpha: k / d, beta: 1 }, B2: { gamma: k / d, beta: 1 }, B3: { delta: d / k } }),
-  create(options): Compressor {
-    const { d, rng } = options;
-    const k = requireK(options, 'brandk');
-    const sampler = new UniformSubsetSampler(d);
-    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
-    msg.nnz = k;
-    return {
-      name: 'brandk',
-      d,
-      compress(v) {
-        const { indices, values } = msg;
-        sampler.draw(rng, k, indices);
-        for (let t = 0; t < k; t++) values[t] = v[indices[t]];
-        return msg;
-      },
-    };
-  },
+  // scale 1: the same draw as randk, unscaled (x·1 = x exactly, so no separate loop is needed)
+  create: (options) => randomSubsetCompressor('brandk', options, 1),
 };

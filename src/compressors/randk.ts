@@ -1,5 +1,5 @@
 import type { Rng } from '../core/rng.js';
-import type { Compressor, CompressorSpec } from './types.js';
+import type { Compressor, CompressorOptions, CompressorSpec } from './types.js';
 import { sortIndicesAscending } from './select.js';
 import { requireK, sparseBits, sparseMessage } from './wire.js';
 
@@ -49,6 +49,27 @@ export function orderAndClear(out: Int32Array, k: number, taken: Uint8Array, d: 
   }
 }
 
+/**
+ * A uniform k-subset S and C(x) = scale · Σ_{i∈S} x_i e_i: Rand-k with scale d/k, biased Rand-k with 1.
+ */
+export function randomSubsetCompressor(name: string, options: CompressorOptions, scale: number): Compressor {
+  const { d, rng } = options;
+  const k = requireK(options, name);
+  const sampler = new UniformSubsetSampler(d);
+  const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
+  msg.nnz = k;
+  return {
+    name,
+    d,
+    compress(v) {
+      const { indices, values } = msg;
+      sampler.draw(rng, k, indices);
+      for (let t = 0; t < k; t++) values[t] = scale * v[indices[t]];
+      return msg;
+    },
+  };
+}
+
 /** Rand-k (seed 000 eq. 7): C(x) = (d/k) Σ_{i∈S} x_i e_i, S a uniform k-subset. Unbiased, U(d/k). */
 export const randkSpec: CompressorSpec = {
   name: 'randk',
@@ -60,22 +81,5 @@ export const randkSpec: CompressorSpec = {
   randomized: true,
   unbiasedZeta: (d, k) => d / k,
   knownClasses: (d, k) => ({ U: { zeta: d / k } }),
-  create(options): Compressor {
-    const { d, rng } = options;
-    const k = requireK(options, 'randk');
-    const sampler = new UniformSubsetSampler(d);
-    const scale = d / k;
-    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
-    msg.nnz = k;
-    return {
-      name: 'randk',
-      d,
-      compress(v) {
-        const { indices, values } = msg;
-        sampler.draw(rng, k, indices);
-        for (let t = 0; t < k; t++) values[t] = scale * v[indices[t]];
-        return msg;
-      },
-    };
-  },
+  create: (options) => randomSubsetCompressor('randk', options, options.d / requireK(options, 'randk')),
 };
