@@ -97,26 +97,33 @@ function newtonCg(problem: HessianVectorProblem, tol: number, maxIterations: num
     }
     if (dot(p, p) === 0) for (let j = 0; j < d; j++) p[j] = -g[j];
     const slope = dot(g, p);
-    let t = 1;
-    let accepted = false;
-    for (let ls = 0; ls < 60; ls++) {
-      for (let j = 0; j < d; j++) xTrial[j] = x[j] + t * p[j];
-      const fTrial = problem.gradient(xTrial, gTrial);
-      const gTrialNorm = Math.sqrt(dot(gTrial, gTrial));
-      if (acceptable(f, fTrial, slope, t, gNorm, gTrialNorm)) {
-        x.set(xTrial);
-        g.set(gTrial);
-        f = fTrial;
-        gNorm = gTrialNorm;
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
-    }
-    if (!accepted) throw notReached(problem, 'Newton-CG (line search failed)', gNorm, tol, it + 1);
+    const trial = backtrack(problem, x, p, f, slope, gNorm, xTrial, gTrial);
+    if (!trial) throw notReached(problem, 'Newton-CG (line search failed)', gNorm, tol, it + 1);
+    x.set(xTrial);
+    g.set(gTrial);
+    ({ f, gNorm } = trial);
   }
   if (gNorm <= tol) return { fStar: f, x, gradNorm: gNorm, iterations: maxIterations };
   throw notReached(problem, 'Newton-CG', gNorm, tol, maxIterations);
+}
+
+/**
+ * Backtracking line search along p from x (halving t from 1, at most 60 times) until `acceptable`.
+ * On success xTrial/gTrial hold the accepted point and its gradient, and f and ‖∇f‖ there are returned.
+ */
+function backtrack(
+  problem: Problem, x: Float64Array, p: Float64Array, f: number, slope: number, gNorm: number,
+  xTrial: Float64Array, gTrial: Float64Array,
+): { f: number; gNorm: number } | undefined {
+  let t = 1;
+  for (let ls = 0; ls < 60; ls++) {
+    for (let j = 0; j < x.length; j++) xTrial[j] = x[j] + t * p[j];
+    const fTrial = problem.gradient(xTrial, gTrial);
+    const gTrialNorm = Math.sqrt(dot(gTrial, gTrial));
+    if (acceptable(f, fTrial, slope, t, gNorm, gTrialNorm)) return { f: fTrial, gNorm: gTrialNorm };
+    t *= 0.5;
+  }
+  return undefined;
 }
 
 function lbfgs(problem: Problem, tol: number, maxIterations: number, x0?: Float64Array): OptimumResult {
@@ -164,37 +171,25 @@ function lbfgs(problem: Problem, tol: number, maxIterations: number, x0?: Float6
       slope = -gNorm * gNorm;
       stored = 0;
     }
-    let t = 1;
-    let accepted = false;
-    for (let ls = 0; ls < 60; ls++) {
-      for (let j = 0; j < d; j++) xTrial[j] = x[j] + t * p[j];
-      const fTrial = problem.gradient(xTrial, gTrial);
-      const gTrialNorm = Math.sqrt(dot(gTrial, gTrial));
-      if (acceptable(f, fTrial, slope, t, gNorm, gTrialNorm)) {
-        const next = (newest + 1) % memory;
-        const sNew = S[next];
-        const yNew = Y[next];
-        for (let j = 0; j < d; j++) {
-          sNew[j] = xTrial[j] - x[j];
-          yNew[j] = gTrial[j] - g[j];
-        }
-        const sy = dot(sNew, yNew);
-        if (sy > 1e-300) {
-          // Skip pairs without positive curvature so the inverse-Hessian model stays positive definite.
-          rho[next] = 1 / sy;
-          newest = next;
-          stored = Math.min(stored + 1, memory);
-        }
-        x.set(xTrial);
-        g.set(gTrial);
-        f = fTrial;
-        gNorm = gTrialNorm;
-        accepted = true;
-        break;
-      }
-      t *= 0.5;
+    const trial = backtrack(problem, x, p, f, slope, gNorm, xTrial, gTrial);
+    if (!trial) throw notReached(problem, 'L-BFGS (line search failed)', gNorm, tol, it + 1);
+    const next = (newest + 1) % memory;
+    const sNew = S[next];
+    const yNew = Y[next];
+    for (let j = 0; j < d; j++) {
+      sNew[j] = xTrial[j] - x[j];
+      yNew[j] = gTrial[j] - g[j];
     }
-    if (!accepted) throw notReached(problem, 'L-BFGS (line search failed)', gNorm, tol, it + 1);
+    const sy = dot(sNew, yNew);
+    if (sy > 1e-300) {
+      // Skip pairs without positive curvature so the inverse-Hessian model stays positive definite.
+      rho[next] = 1 / sy;
+      newest = next;
+      stored = Math.min(stored + 1, memory);
+    }
+    x.set(xTrial);
+    g.set(gTrial);
+    ({ f, gNorm } = trial);
   }
   if (gNorm <= tol) return { fStar: f, x, gradNorm: gNorm, iterations: maxIterations };
   throw notReached(problem, 'L-BFGS', gNorm, tol, maxIterations);
