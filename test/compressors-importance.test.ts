@@ -1,64 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { createRng } from '../src/core/rng.js';
 import { UsageError } from '../src/core/errors.js';
-import type { CsrMatrix, LabeledData } from '../src/data/types.js';
 import type { LocalObjective } from '../src/problems/types.js';
 import { logregSpec } from '../src/problems/logreg.js';
 import type { CompressContext, CompressorOptions, CompressorSpec } from '../src/compressors/types.js';
 import { importanceASpec, ImportanceACompressor } from '../src/compressors/importance-a.js';
 import { importanceBSpec, ImportanceBCompressor } from '../src/compressors/importance-b.js';
 import { importanceCSpec, ImportanceCCompressor } from '../src/compressors/importance-c.js';
-import { DATA_DIR } from './data-dir.js';
+import { contiguousShards, readDataset } from './problems-fixtures.js';
 
-// ---------- data: a tiny LIBSVM reader of our own, so these tests only depend on the problem code ----------
+// ---------- data: the problems tests' small independent LIBSVM reader ----------
 
-const dataDir = DATA_DIR;
-
-function readLibsvm(name: string): LabeledData {
-  const text = readFileSync(join(dataDir, name), 'utf8');
-  const rowPtr = [0], colIdx: number[] = [], values: number[] = [], raw: number[] = [];
-  let cols = 0;
-  for (const line of text.split('\n')) {
-    const tokens = line.trim().split(/\s+/).filter((t) => t.length > 0);
-    if (tokens.length === 0) continue;
-    raw.push(Number(tokens[0]));
-    for (const tok of tokens.slice(1)) {
-      const [i, v] = tok.split(':');
-      colIdx.push(Number(i) - 1);
-      values.push(Number(v));
-      cols = Math.max(cols, Number(i));
-    }
-    rowPtr.push(colIdx.length);
-  }
-  const labelValues = [...new Set(raw)].sort((a, b) => a - b);
-  assert.equal(labelValues.length, 2);
-  const X: CsrMatrix = {
-    rows: raw.length,
-    cols,
-    rowPtr: Int32Array.from(rowPtr),
-    colIdx: Int32Array.from(colIdx),
-    values: Float64Array.from(values),
-  };
-  return { X, b: Float64Array.from(raw, (l) => (l === labelValues[0] ? -1 : 1)), labelValues, source: name };
-}
-
-const mushrooms = readLibsvm('mushrooms');
+const mushrooms = readDataset('mushrooms');
 const d = mushrooms.X.cols; // 112
 
 /** Worker 0 of a 20-worker contiguous split of mushrooms (407 rows), logreg with λ = 1e-3. */
 function mushroomsShard(): LocalObjective {
-  const n = 20, N = mushrooms.X.rows;
-  const shards: Int32Array[] = [];
-  let start = 0;
-  for (let i = 0; i < n; i++) {
-    const size = Math.floor(N / n) + (i < N % n ? 1 : 0);
-    shards.push(Int32Array.from({ length: size }, (_, r) => start + r));
-    start += size;
-  }
+  const shards = contiguousShards(mushrooms.X.rows, 20);
   return logregSpec.create(mushrooms, { l2: 1e-3, shards }).workers[0];
 }
 

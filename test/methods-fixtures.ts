@@ -2,7 +2,6 @@
  * Shared fixtures for the methods tests: the real mushrooms problem, a tiny separable quadratic
  * problem whose gradients are hand-computable, and helpers to build a MethodEnv and run a method.
  */
-import { join } from 'node:path';
 import { createRng } from '../src/core/rng.js';
 import { readLibsvmFile } from '../src/data/libsvm.js';
 import { splitShards } from '../src/data/split.js';
@@ -13,12 +12,7 @@ import { compressorSpec } from '../src/compressors/registry.js';
 import type { Compressor } from '../src/compressors/types.js';
 import { createOracle } from '../src/methods/oracle.js';
 import type { GradientOracle, MethodEnv, MethodSpec, MethodState } from '../src/methods/types.js';
-import { DATA_DIR } from './data-dir.js';
-
-export function datasetPath(name: string): string {
-  const dir = DATA_DIR;
-  return join(dir, name);
-}
+import { datasetPath } from './data-dir.js';
 
 const cache = new Map<string, Promise<LabeledData>>();
 export function loadDataset(name: string): Promise<LabeledData> {

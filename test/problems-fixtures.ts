@@ -4,14 +4,8 @@
  * helpers to build LabeledData and shards.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CsrMatrix, LabeledData } from '../src/data/types.js';
-import { DATA_DIR } from './data-dir.js';
-
-export function datasetPath(name: string): string {
-  const dir = DATA_DIR;
-  return join(dir, name);
-}
+import { datasetPath } from './data-dir.js';
 
 /** Reads a LIBSVM file; keeps only the first `maxRows` rows when given. */
 export function readDataset(name: string, maxRows = Infinity): LabeledData {
