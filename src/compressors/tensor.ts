@@ -1,7 +1,7 @@
 /**
  * Small dense tensor kernels for the HOSVD compressor (spec §3): the default dims rule, the Gram
  * matrix of a mode-m unfolding, mode-m products, and eigensolvers for the small symmetric Gram
- * matrices (SymmetricEigen, used by hosvd; JacobiEigen, kept as an independent cross-check). Tensors are Float64Arrays in row-major order (last index fastest).
+ * matrices (SymmetricEigen). Tensors are Float64Arrays in row-major order (last index fastest).
  * Nothing here allocates per call: callers pass preallocated buffers.
  */
 import { UsageError } from '../core/errors.js';
