@@ -55,7 +55,9 @@ export function innerGradient(
 ): number {
   const d = x.length;
   for (let j = 0; j < d; j++) y[j] = x[j] - eta * (w[j] * v[j]);
-  objective.gradient(y, gradG);
+  // The loss is not needed here: skip it (same gradient bits, no log1p per row).
+  if (objective.gradientOnly) objective.gradientOnly(y, gradG);
+  else objective.gradient(y, gradG);
   let maxAbs = 0;
   for (let j = 0; j < d; j++) {
     const gj = -eta * v[j] * gradG[j];
