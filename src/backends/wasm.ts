@@ -32,6 +32,8 @@ interface KernelExports {
   expNonPositive(y: number): number;
   log1pLane(x: number): number;
   log1pScalar(x: number): number;
+  expScalar(x: number): number;
+  expm1Scalar(x: number): number;
   loss(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, z: number, coef: number, e: number,
     binary: number, cscDot: number, d: number, colPtr: number, rowAddr: number, cscValues: number,
@@ -313,6 +315,15 @@ export class WasmCsrKernel {
 
   log1pScalar(x: number): number {
     return this.exports.log1pScalar(x);
+  }
+
+  /** The scalar exp and expm1 of the kernels (AssemblyScript's, musl-derived), for tests. */
+  expScalar(x: number): number {
+    return this.exports.expScalar(x);
+  }
+
+  expm1Scalar(x: number): number {
+    return this.exports.expm1Scalar(x);
   }
 
   /** The memory's buffer, for tests: it must stay the same object for the kernel's lifetime. */

@@ -25,6 +25,7 @@ import { createRng } from '../core/rng.js';
 import { parseLibsvm, readLibsvmFile } from '../data/libsvm.js';
 import { resolveDataset } from '../data/resolve.js';
 import { splitShards } from '../data/split.js';
+import { syntheticSparse } from '../data/synthetic.js';
 import type { LabeledData } from '../data/types.js';
 import { compressorSpec } from '../compressors/registry.js';
 import type { CompressContext, Compressor, WireMessage } from '../compressors/types.js';
@@ -43,11 +44,34 @@ const run = promisify(execFile);
 
 /** Case groups in the order they run; `--cases` selects among these. */
 export const CASE_GROUPS = [
-  'parse', 'gradient', 'topk', 'gd', 'ef21-topk', 'imp-a', 'imp-b', 'imp-c', 'hosvd', 'cgd-imp-a', 'ef21-hosvd', 'topk-ssgd', 'gtopk',
+  'parse', 'gradient', 'topk', 'gd', 'ef21-topk', 'imp-a', 'imp-b', 'imp-c', 'hosvd', 'cgd-imp-a', 'ef21-hosvd', 'topk-ssgd', 'gtopk', 'scale',
 ] as const;
 export type CaseGroup = (typeof CASE_GROUPS)[number];
 
 export const DEFAULT_DATASETS = ['mushrooms', 'a9a', 'w8a'];
+
+/**
+ * The `scale` cases (issue 13): seeded synthetic sparse problems (src/data/synthetic.ts, binary
+ * values, 20–50 non-zeros per row) of N rows and d columns, timed for gd (n = 1), ef21 + topk
+ * (n = 20) and gtopk (n = 16), both with k = d/100. `--scale` picks the grid; the points are in
+ * increasing size, so the peak RSS reported after each is that of the largest built so far.
+ */
+export const SCALES = ['small', 'medium', 'large'] as const;
+export type Scale = (typeof SCALES)[number];
+export const SCALE_GRIDS: Readonly<Record<Scale, readonly { readonly rows: number; readonly cols: number }[]>> = {
+  small: [{ rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e5, cols: 1e6 }],
+  medium: [{ rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e6, cols: 1e5 }, { rows: 1e5, cols: 1e6 }, { rows: 3e5, cols: 1e6 }],
+  large: [
+    { rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e6, cols: 1e5 }, { rows: 1e5, cols: 1e6 }, { rows: 3e5, cols: 1e6 },
+    { rows: 1e6, cols: 1e6 },
+  ],
+};
+const SCALE_NNZ = { min: 20, max: 50 };
+const SCALE_METHODS: readonly { readonly method: string; readonly compressor: string; readonly n: number }[] = [
+  { method: 'gd', compressor: 'identity', n: 1 },
+  { method: 'ef21', compressor: 'topk', n: 20 },
+  { method: 'gtopk', compressor: 'topk', n: 16 },
+];
 export const TOPK_DIMS = [1e3, 1e4, 1e5, 1e6];
 /** Workers for gd / ef21 cases (issue 3) and the S-SGD cases (issue 5). */
 export const ITERATION_WORKERS = 20;
@@ -67,6 +91,8 @@ export interface PerfOptions {
   readonly measure?: MeasureOptions;
   /** Run the C and numpy baselines (default true). */
   readonly baselines?: boolean;
+  /** The grid of the `scale` cases (default small), or its points themselves (N rows × d columns). */
+  readonly scale?: Scale | readonly { readonly rows: number; readonly cols: number }[];
   readonly dataDir?: string;
   readonly envDataDir?: string;
   readonly cacheDir?: string;
@@ -106,6 +132,8 @@ interface Prepared {
   check?(): Float64Array;
   /** Appended to the row's note after the measurement (e.g. a divergence warning). */
   after?(): string | undefined;
+  /** Work per call (scale cases): the note then gives the time per non-zero and per nnz + n·d. */
+  perUnit?: { readonly nnz: number; readonly nd: number };
 }
 
 interface CaseDef {
@@ -227,11 +255,68 @@ function compressorPrepared(ds: LoadedDataset, name: string, k: number | undefin
   };
 }
 
-function caseDefinitions(datasets: readonly LoadedDataset[], groups: ReadonlySet<CaseGroup>): CaseDef[] {
+/** A synthetic problem of the `scale` grid as a LoadedDataset (steps from a row-norm bound on L). */
+function syntheticDataset(rows: number, cols: number): LoadedDataset {
+  const data = syntheticSparse({ rows, cols, minNnz: SCALE_NNZ.min, maxNnz: SCALE_NNZ.max, seed: 0 });
+  // L ≤ ¼·max_r ‖a_r‖² + λ for logistic regression (‖a_r‖² = its non-zeros here): O(nnz), where the
+  // exact λ_max (Lanczos on every shard) would cost more than the benchmark; a safe, smaller step.
+  let longest = 0;
+  for (let r = 0; r < rows; r++) longest = Math.max(longest, data.X.rowPtr[r + 1] - data.X.rowPtr[r]);
+  const L = 0.25 * longest + L2;
+  const k = Math.max(1, Math.floor(cols / 100));
+  const smoothness = { L, Li: new Float64Array(Math.max(...SCALE_METHODS.map((m) => m.n))).fill(L), Ltilde: L };
+  const ef21 = methodSpec('ef21').theoryStep({ smoothness, compressor: compressorSpec('topk'), d: cols, k });
+  return {
+    name: 'synthetic', path: '', bytes: new Uint8Array(0), data, invL: 1 / L, ef21Step: typeof ef21 === 'number' ? ef21 : 1 / L, k,
+    problems: new Map(),
+  };
+}
+
+function scaleCaseDefinitions(scale: Scale | readonly { readonly rows: number; readonly cols: number }[]): CaseDef[] {
+  const defs: CaseDef[] = [];
+  for (const { rows, cols } of typeof scale === 'string' ? SCALE_GRIDS[scale] : scale) {
+    // One problem per grid point, made by its first case and dropped after its last.
+    const point: { ds?: LoadedDataset } = {};
+    SCALE_METHODS.forEach((m, index) => {
+      const last = index === SCALE_METHODS.length - 1;
+      defs.push({
+        group: 'scale', dataset: 'synthetic', unit: 'us',
+        params: `${m.method}${m.compressor === 'identity' ? '' : `+${m.compressor}`} n=${m.n} N=${rows} d=${cols}`,
+        prepare() {
+          const ds = (point.ds ??= syntheticDataset(rows, cols));
+          const step = m.method === 'ef21' ? ds.ef21Step : ds.invL;
+          const setup: MethodSetup = { method: m.method, compressor: m.compressor, n: m.n, k: m.compressor === 'topk' ? ds.k : undefined, step };
+          const timed = methodRunner(ds, setup);
+          const nnz = ds.data.X.rowPtr[rows];
+          return {
+            run: timed.step,
+            after() {
+              const x = timed.x();
+              let finite = true;
+              for (let j = 0; j < x.length && finite; j++) finite = Number.isFinite(x[j]);
+              if (last) point.ds = undefined;
+              return `nnz ${nnz}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB` + (finite ? '' : '; iterate became non-finite during timing');
+            },
+            perUnit: { nnz, nd: m.n * cols },
+          };
+        },
+      });
+    });
+  }
+  return defs;
+}
+
+function caseDefinitions(
+  datasets: readonly LoadedDataset[], groups: ReadonlySet<CaseGroup>, scale: Scale | readonly { readonly rows: number; readonly cols: number }[],
+): CaseDef[] {
   const defs: CaseDef[] = [];
   const want = (g: CaseGroup) => groups.has(g);
   for (const g of CASE_GROUPS) {
     if (!want(g)) continue;
+    if (g === 'scale') {
+      defs.push(...scaleCaseDefinitions(scale));
+      continue;
+    }
     if (g === 'topk') {
       for (const d of TOPK_DIMS) {
         for (const k of [d / 100, d / 10]) {
@@ -414,11 +499,12 @@ async function runCBaseline(defs: CaseDef[], datasets: Map<string, LoadedDataset
     }
     const { stdout, stderr } = await run(cc, ['--version'], { env: options.childEnv }).catch(() => ({ stdout: '', stderr: '' }));
     env.cc = `${cc} ${builds.map((b) => b.flags).join(' | ')} (${(stdout || stderr).split('\n')[0].trim()})`;
-    for (const def of gradientDefs) {
+    for (const [index, def] of gradientDefs.entries()) {
       const ds = datasets.get(def.dataset)!;
       const binary = binaryValues(ds.data);
       try {
-        const input = join(dir, `${ds.name}.in`);
+        // Numbered files: a dataset given as a path has slashes in its name.
+        const input = join(dir, `dataset-${index}.in`);
         writeFileSync(input, gradCsrInput(ds.data, testPoint(ds.data.X.cols)));
         const variants: { variant: string; stats: Stats; result: Float64Array }[] = [];
         for (const build of builds) {
@@ -426,7 +512,7 @@ async function runCBaseline(defs: CaseDef[], datasets: Map<string, LoadedDataset
             if (loop === 'pattern' && !binary) continue;
             const variant = `${loop} ${build.flags}`;
             options.onProgress?.(`perf: C baseline, gradient on ${ds.name}, ${variant}`);
-            const output = join(dir, `${ds.name}.out`);
+            const output = join(dir, `dataset-${index}.out`);
             const { stdout: json } = await run(
               build.exe, [loop, input, output, String(measure.reps), String(measure.minTimeMs), String(measure.warmupMs), String(measure.targetSampleMs)],
               { maxBuffer: 64 << 20 },
@@ -529,7 +615,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
 
   const datasets = new Map<string, LoadedDataset>();
   const datasetErrors: PerfRecord[] = [];
-  const needsData = [...groups].some((g) => g !== 'topk');
+  const needsData = [...groups].some((g) => g !== 'topk' && g !== 'scale');
   if (needsData) {
     for (const name of options.datasets) {
       options.onProgress?.(`perf: loading ${name}`);
@@ -542,7 +628,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
   }
   let defs: CaseDef[];
   try {
-    defs = caseDefinitions([...datasets.values()], groups);
+    defs = caseDefinitions([...datasets.values()], groups, options.scale ?? 'small');
   } catch (err) {
     return { records: [...datasetErrors, { case: 'setup', dataset: '', params: '', unit: 'us', error: describe(err) }], environment: environment(envInfo) };
   }
@@ -598,6 +684,10 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
     }
     const baselineError = baselines.errors.get(id);
     if (baselineError) notes.push(baselineError);
+    if (prepared.perUnit) {
+      const { nnz, nd } = prepared.perUnit;
+      notes.push(`${((stats.median * 1e3) / nnz).toPrecision(3)} ns/nnz, ${((stats.median * 1e3) / (nnz + nd)).toPrecision(3)} ns per (nnz + n·d)`);
+    }
     const after = prepared.after?.();
     if (after) notes.push(after);
     records.push({

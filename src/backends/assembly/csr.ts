@@ -226,6 +226,15 @@ export function log1pScalar(x: f64): f64 {
   return Math.log1p(x);
 }
 
+/** AssemblyScript's scalar Math.exp and Math.expm1 (the importance-(a) pass uses them); for the tests. */
+export function expScalar(x: f64): f64 {
+  return Math.exp(x);
+}
+
+export function expm1Scalar(x: f64): f64 {
+  return Math.expm1(x);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweep 1: z_r = −b_r a_rᵀx. Every row's dot is summed over its entries in CSR order, whichever
 // loop computes it, so all variants give the same bits.
