@@ -236,9 +236,10 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
     selectAll(n, k, keys, out, scratch, byAbs);
     return;
   }
-  // Sample: m keys at strided positions, transformed; the rank of T among them, ± a margin of
-  // 3.5 binomial standard deviations (√rank bounds √(m·p·(1−p)) for p = k/n).
-  const m = <i32>Math.ceil(0.5 * Math.pow(<f64>n, 2.0 / 3.0));
+  // Sample: m = ¾·n^(2/3) keys at strided positions, transformed (¾ measured best among ½, ¾, 1, 2:
+  // a larger sample costs more than its narrower band saves); the rank of T among them, ± a margin
+  // of 3.5 binomial standard deviations (√rank bounds √(m·p·(1−p)) for p = k/n).
+  const m = <i32>Math.ceil(0.75 * Math.pow(<f64>n, 2.0 / 3.0));
   const stride = <f64>n / <f64>m;
   for (let j = 0; j < m; j++) store<f64>(at8(scratch, j), transform(load<f64>(at8(keys, <i32>Math.floor(<f64>j * stride))), byAbs));
   const rank = <i32>Math.floor(<f64>(k - 1) * <f64>m / <f64>n);
