@@ -143,9 +143,8 @@ export class LogregShard implements LocalObjective {
   gradient(x: Float64Array, out: Float64Array): number {
     const wasm = this.wasm;
     if (!wasm) return this.referenceGradient(x, out);
-    // Regulariser gradient first, then the rows added onto it: the reference loop's order.
-    this.writeRegulariserGradient(x, wasm.out);
-    const sum = wasm.accumulateGradient(x, this.invRows, true);
+    // Regulariser gradient first (written by the kernel), then the rows added onto it: the reference loop's order.
+    const sum = wasm.regularisedGradient(x, this.invRows, true, this.lambda, this.regulariser);
     out.set(wasm.out);
     return sum * this.invRows + this.regulariserValue(x);
   }
@@ -157,8 +156,7 @@ export class LogregShard implements LocalObjective {
       this.referenceGradient(x, out);
       return;
     }
-    this.writeRegulariserGradient(x, wasm.out);
-    wasm.accumulateGradient(x, this.invRows, false);
+    wasm.regularisedGradient(x, this.invRows, false, this.lambda, this.regulariser);
     out.set(wasm.out);
   }
 

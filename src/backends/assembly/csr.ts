@@ -733,16 +733,43 @@ export function loss(
   return softplusTotal(n, z, e);
 }
 
+/** Regulariser gradients written into out before the rows are added (LogregShard's writeRegulariserGradient). */
+export const REGULARISER_NONE = 0;
+export const REGULARISER_L2 = 1;
+export const REGULARISER_NONCONVEX = 2;
+
 /**
- * out += Σ_r (−b_r σ(z_r)·scale) a_r over all rows, the gradient gathered down the columns of the
- * shard's CSC copy (colPtr, rowAddr, cscValues; d columns in colOrder); returns Σ_r softplus(z_r)
- * when `withLoss`, else 0.
+ * out = ∇r(x): λ·x_j (L2) or 2λ·x_j/(1 + x_j²)² (non-convex), the JS expressions' operations in their
+ * order ((2λ)·x_j, then divided by s·s); nothing for REGULARISER_NONE (out keeps what the caller wrote).
+ */
+export function regulariserGradient(d: i32, x: usize, out: usize, lambda: f64, kind: i32): void {
+  if (kind == REGULARISER_L2) {
+    const l = f64x2.splat(lambda);
+    let j = 0;
+    for (; j + 2 <= d; j += 2) v128.store(out + (<usize>j << 3), f64x2.mul(l, v128.load(x + (<usize>j << 3))));
+    if (j < d) store<f64>(out + (<usize>j << 3), lambda * load<f64>(x + (<usize>j << 3)));
+  } else if (kind == REGULARISER_NONCONVEX) {
+    const twoLambda = 2 * lambda;
+    for (let j = 0; j < d; j++) {
+      const xj = load<f64>(x + (<usize>j << 3));
+      const s = 1 + xj * xj;
+      store<f64>(out + (<usize>j << 3), (twoLambda * xj) / (s * s));
+    }
+  }
+}
+
+/**
+ * out = ∇r(x) (see regulariserGradient; with REGULARISER_NONE out keeps the caller's values) plus
+ * Σ_r (−b_r σ(z_r)·scale) a_r over all rows, the gradient gathered down the columns of the shard's CSC
+ * copy (colPtr, rowAddr, cscValues; d columns in colOrder); returns Σ_r softplus(z_r) when
+ * `withLoss`, else 0.
  */
 export function gradient(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, out: usize,
   z: usize, coef: usize, e: usize, scale: f64, binary: bool, cscDot: bool, d: i32, colOrder: usize, colPtr: usize,
-  rowAddr: usize, cscValues: usize, withLoss: bool,
+  rowAddr: usize, cscValues: usize, withLoss: bool, lambda: f64, regulariser: i32,
 ): f64 {
+  regulariserGradient(d, x, out, lambda, regulariser);
   allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, cscDot, d, colPtr, rowAddr, cscValues);
   if (withLoss) coefficientsAndExp(n, z, coef, e, b, scale);
   else coefficients(n, z, coef, b, scale);
