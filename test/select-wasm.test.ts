@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
 import { TopKSelector } from '../src/compressors/select.js';
-import { wasmTopK } from '../src/backends/select.js';
+import { WasmTopK, wasmTopK } from '../src/backends/select.js';
 import { LogregProblem } from '../src/problems/logreg.js';
 import { contiguousShards, readDataset } from './problems-fixtures.js';
 
@@ -117,4 +117,20 @@ test('selectors of different capacities share the kernel: a larger input grows i
   const after = new Int32Array(10);
   small.select(keysSmall, 100, 10, after);
   assert.deepEqual(after, before);
+});
+
+test('the Top-k kernel declines an input its memory cannot grow to, writing nothing (TopKSelector then uses the JS loops)', () => {
+  const memory = {
+    buffer: new ArrayBuffer(65536),
+    grow(): number {
+      throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
+    },
+  };
+  const fake = new WasmTopK({
+    memory, heapBase: () => 1024,
+    topkAbs: () => assert.fail('not called'), topkRaw: () => assert.fail('not called'),
+  } as unknown as ConstructorParameters<typeof WasmTopK>[0]);
+  const out = new Int32Array(3).fill(-1);
+  assert.equal(fake.select(new Float64Array(100000), 100000, 3, out, true), false);
+  assert.deepEqual([...out], [-1, -1, -1]);
 });

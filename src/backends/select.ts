@@ -47,9 +47,9 @@ export class WasmTopK {
     this.exports = exports;
   }
 
-  /** Lays out (and if need be grows the memory for) inputs of up to `n` keys. */
-  private reserve(n: number): void {
-    if (n <= this.capacity) return;
+  /** Lays out (and if need be grows the memory for) inputs of up to `n` keys; false if the memory cannot grow that far. */
+  private reserve(n: number): boolean {
+    if (n <= this.capacity) return true;
     const align = (p: number): number => Math.ceil(p / 16) * 16;
     const keysAt = align(this.exports.heapBase());
     const scratchAt = align(keysAt + 8 * n);
@@ -60,7 +60,13 @@ export class WasmTopK {
     const memory = this.exports.memory;
     const have = memory.buffer.byteLength / PAGE_BYTES;
     const need = Math.ceil(top / PAGE_BYTES);
-    if (need > have) memory.grow(need - have);
+    if (need > have) {
+      try {
+        memory.grow(need - have);
+      } catch {
+        return false; // beyond the 4 GiB of a wasm32 memory (~1.3·10^8 keys)
+      }
+    }
     this.capacity = n;
     this.keysAt = keysAt;
     this.scratchAt = scratchAt;
@@ -70,11 +76,15 @@ export class WasmTopK {
     this.keys = new Float64Array(memory.buffer, keysAt, n);
     this.out = new Int32Array(memory.buffer, outAt, n);
     this.outPrefix = this.out.subarray(0, 0);
+    return true;
   }
 
-  /** Writes into out[0..k) the indices of the k largest keys of keys[0..n), ascending (1 ≤ k < n ≤ keys.length). */
-  select(keys: Float64Array, n: number, k: number, out: Int32Array, byAbs: boolean): void {
-    this.reserve(n);
+  /**
+   * Writes into out[0..k) the indices of the k largest keys of keys[0..n), ascending (1 ≤ k < n ≤ keys.length).
+   * Returns false, having written nothing, when n is too large for the kernel's memory.
+   */
+  select(keys: Float64Array, n: number, k: number, out: Int32Array, byAbs: boolean): boolean {
+    if (!this.reserve(n)) return false;
     const mine = this.keys;
     if (n === keys.length) mine.set(keys);
     else for (let i = 0; i < n; i++) mine[i] = keys[i];
@@ -83,6 +93,7 @@ export class WasmTopK {
     else e.topkRaw(n, k, this.keysAt, this.outAt, this.scratchAt, this.candAt, this.valsAt);
     if (this.outPrefix.length !== k) this.outPrefix = this.out.subarray(0, k);
     out.set(this.outPrefix);
+    return true;
   }
 }
 

@@ -460,14 +460,27 @@ export class WasmCoordinateKernel {
   }
 }
 
-/** The importance-(a) kernel for this shard, or undefined when wasm is unavailable. */
-export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: SignedCscArrays): WasmCoordinateKernel | undefined {
-  const m = loadModule();
-  return m ? new WasmCoordinateKernel(m, A, b, csc) : undefined;
+/**
+ * `make()`, or undefined when the shard does not fit a wasm32 memory (4 GiB: memory.grow throws a
+ * RangeError); the shard then runs the JS loops, which have no such limit.
+ */
+function unlessTooLarge<T>(make: () => T): T | undefined {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
-/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
+/** The importance-(a) kernel for this shard, or undefined when wasm is unavailable (or the shard too large). */
+export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: SignedCscArrays): WasmCoordinateKernel | undefined {
+  const m = loadModule();
+  return m ? unlessTooLarge(() => new WasmCoordinateKernel(m, A, b, csc)) : undefined;
+}
+
+/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable (or the shard too large). */
 export function createWasmKernel(A: CsrMatrix, b: Float64Array): WasmCsrKernel | undefined {
   const m = loadModule();
-  return m ? new WasmCsrKernel(m, A, b) : undefined;
+  return m ? unlessTooLarge(() => new WasmCsrKernel(m, A, b)) : undefined;
 }

@@ -60,10 +60,8 @@ export class TopKSelector {
       for (let i = 0; i < length; i++) out[i] = i;
       return;
     }
-    if (secondary === undefined && this.wasm) {
-      this.wasm.select(keys, length, k, out, byAbs);
-      return;
-    }
+    // The kernel declines only inputs too large for a wasm32 memory; the JS loops take those.
+    if (secondary === undefined && this.wasm && this.wasm.select(keys, length, k, out, byAbs)) return;
     const threshold = this.thresholdOfKeys(keys, length, k - 1, byAbs);
     const need = k - selectedGreater; // ties at the threshold to take, ≥ 1
     if (secondary === undefined) {
