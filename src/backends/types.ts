@@ -48,6 +48,8 @@ export interface LogregKernels {
   shardBatchGradient(worker: number, x: Float64Array, rows: Int32Array, count: number, out: Float64Array): void;
   /** out[i] = Σ_r softplus(−b_r a_rᵀx) over shard i's rows (not divided by N_i). */
   lossSums(x: Float64Array, out: Float64Array): void;
+  /** Σ_{t<count} softplus(−b_r a_rᵀx), r = rows[t], over local rows of shard `worker` (not divided). */
+  batchLossSum(worker: number, x: Float64Array, rows: Int32Array, count: number): number;
   /**
    * imp-a's data part for shard `worker`: out[j] = Σ_r softplus(z_r) − softplus(z_r + b_r a_rj η v_j)
    * with z_r = −b_r a_rᵀx (0 where η v_j = 0); not divided by N_i.

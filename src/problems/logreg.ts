@@ -118,8 +118,8 @@ export class LogregShard implements LocalObjective {
     return this.lambda * s;
   }
 
-  /** out = ∇ regulariser: λx, or 2λ x_t / (1+x_t²)². */
-  private writeRegulariserGradient(x: Float64Array, out: Float64Array): void {
+  /** out = ∇ regulariser: λx, or 2λ x_t / (1+x_t²)². (Public for backends that compute only the data term.) */
+  writeRegulariserGradient(x: Float64Array, out: Float64Array): void {
     const d = this.d;
     const lambda = this.lambda;
     if (this.regulariser === 'l2') {
@@ -262,7 +262,7 @@ export class LogregShard implements LocalObjective {
    * Regulariser change r(x) − r(x − δe_j) in closed form, factored so it has no cancellation:
    * with y = x_j − δ, x_j² − y² = δ(2x_j − δ).
    */
-  private regulariserDecrease(xj: number, delta: number): number {
+  regulariserDecrease(xj: number, delta: number): number {
     const sq = delta * (2 * xj - delta);
     if (this.regulariser === 'l2') return 0.5 * this.lambda * sq;
     const y = xj - delta;

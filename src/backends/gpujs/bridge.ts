@@ -27,21 +27,20 @@ export class SyncWorker {
     this.worker = new Worker(workerUrl, {
       workerData: { flag: this.flag.buffer, replies: port2 },
       transferList: [port2],
-      // Worker stdio would otherwise be written by the main thread only when it is not blocked.
-      stdout: true,
-      stderr: true,
     });
     // Neither the worker nor its port may keep the process alive after the run.
     this.worker.unref();
     this.replies.unref();
-    this.worker.stdout.resume();
-    this.worker.stderr.resume();
   }
 
-  call<T>(request: Request, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): T {
-    if (this.closed) throw new GpuWorkerError('gpu backend: used after dispose()');
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  call<T>(request: Request, session = 0, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): T {
+    if (this.closed) throw new GpuWorkerError('gpu backend: the worker was shut down');
     Atomics.store(this.flag, 0, 0);
-    this.worker.postMessage(request);
+    this.worker.postMessage({ session, request });
     const deadline = Date.now() + timeoutMs;
     while (Atomics.load(this.flag, 0) === 0) {
       const left = deadline - Date.now();
@@ -65,10 +64,41 @@ export class SyncWorker {
     return this.warnings.splice(0, this.warnings.length);
   }
 
+  /** Terminates the worker (it is unref'd, so a process that never calls this still exits). */
   dispose(): void {
     if (this.closed) return;
     this.closed = true;
     this.replies.close();
     void this.worker.terminate();
+  }
+}
+
+let shared: SyncWorker | undefined;
+
+/** The process's one backend worker, started on first use (see worker.ts for why only one). */
+export function sharedWorker(): SyncWorker {
+  if (!shared?.alive) shared = new SyncWorker();
+  return shared;
+}
+
+/** Ends the shared worker (tests, long-lived processes); the next backend starts a new one. */
+export function shutdownGpuWorker(): void {
+  shared?.dispose();
+  shared = undefined;
+}
+
+let nextSession = 1;
+
+/** One backend's calls on the shared worker (the worker keeps each session's device and kernels apart). */
+export class WorkerSession {
+  readonly id = nextSession++;
+  constructor(private readonly worker: SyncWorker = sharedWorker()) {}
+
+  call<T>(request: Request, timeoutMs = DEFAULT_CALL_TIMEOUT_MS): T {
+    return this.worker.call<T>(request, this.id, timeoutMs);
+  }
+
+  takeWarnings(): string[] {
+    return this.worker.takeWarnings();
   }
 }

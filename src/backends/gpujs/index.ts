@@ -9,7 +9,9 @@
  * renderer (` (software)` for llvmpipe and friends), `precision` float32.
  */
 import type { BackendLabel, GpuMode, LogregKernels, LogregShardData, TopKKernels } from '../types.js';
-import { SyncWorker } from './bridge.js';
+import { WorkerSession } from './bridge.js';
+export { shutdownGpuWorker } from './bridge.js';
+import { probeInChild } from './probe.js';
 import { gpuLabel, softwareRefusal, type SelectedDevice } from './label.js';
 import { ellLayout, packShards, type PackedShards } from './layout.js';
 import type { RowLayout } from './program.js';
@@ -42,7 +44,7 @@ export class GpuBackend {
   private disposed = false;
 
   private constructor(
-    private readonly worker: SyncWorker,
+    private readonly worker: WorkerSession,
     readonly selected: SelectedDevice,
   ) {}
 
@@ -51,12 +53,11 @@ export class GpuBackend {
    * reasons for every mode tried) when the mode cannot run here.
    */
   static async open(mode: GpuMode): Promise<GpuBackend> {
-    const worker = new SyncWorker();
+    const worker = new WorkerSession();
     try {
       const { selected } = worker.call<OpenResult>({ op: 'open', mode });
       return new GpuBackend(worker, selected);
     } catch (err) {
-      worker.dispose();
       throw new GpuUnavailableError((err as Error).message);
     }
   }
@@ -113,11 +114,10 @@ export class GpuBackend {
     if (this.disposed) return;
     this.disposed = true;
     try {
-      this.worker.call({ op: 'close' }, 10_000);
+      this.worker.call({ op: 'close' }, 30_000);
     } catch {
-      // the worker is terminated below either way
+      // nothing more to release: a worker that does not answer was terminated by the bridge
     }
-    this.worker.dispose();
   }
 }
 
@@ -125,14 +125,14 @@ export class GpuUnavailableError extends Error {
   override name = 'GpuUnavailableError';
 }
 
-/** Tries each mode in a fresh worker: builds and runs a tiny kernel and reads the class that ran. */
-export function probeGpuModes(modes: ReadonlyArray<Exclude<GpuMode, 'auto'>> = ['webgpu', 'gl', 'webasm', 'cpu']): ProbeResult[] {
-  const worker = new SyncWorker();
-  try {
-    return worker.call<ProbeResult[]>({ op: 'probe', modes: [...modes] });
-  } finally {
-    worker.dispose();
-  }
+/**
+ * Tries each mode, each in a child process of its own: builds and runs a tiny kernel and reads the
+ * class that ran (probe.ts). The child inherits this process's environment.
+ */
+export async function probeGpuModes(modes: ReadonlyArray<Exclude<GpuMode, 'auto'>> = ['webgpu', 'gl', 'webasm', 'cpu']): Promise<ProbeResult[]> {
+  const results: ProbeResult[] = [];
+  for (const mode of modes) results.push(await probeInChild(mode));
+  return results;
 }
 
 export class GpuLogregKernels implements LogregKernels {
@@ -151,7 +151,7 @@ export class GpuLogregKernels implements LogregKernels {
   private readonly batchScratch: Float64Array;
 
   constructor(
-    private readonly worker: SyncWorker,
+    private readonly worker: WorkerSession,
     readonly label: BackendLabel,
     packed: PackedShards,
     layout: RowLayout,
@@ -238,6 +238,22 @@ export class GpuLogregKernels implements LogregKernels {
     }
   }
 
+  batchLossSum(worker: number, x: Float64Array, rows: Int32Array, count: number): number {
+    this.checkWorker(worker);
+    const n = this.shardRows[worker];
+    this.loadX(x);
+    this.worker.call<number>({ op: 'logreg.lossTerms' });
+    const terms = this.out;
+    const base = this.rowOffset[worker];
+    let s = 0;
+    for (let t = 0; t < count; t++) {
+      const r = rows[t];
+      if (!(r >= 0 && r < n)) throw new RangeError(`gpu backend: minibatch row ${r} is outside the shard's ${n} rows`);
+      s += terms[base + r];
+    }
+    return s;
+  }
+
   coordinateDecreaseSums(worker: number, x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
     this.checkWorker(worker);
     this.loadX(x);
@@ -269,7 +285,7 @@ export class GpuTopKKernels implements TopKKernels {
   private readonly out: Float32Array;
 
   constructor(
-    private readonly worker: SyncWorker,
+    private readonly worker: WorkerSession,
     readonly label: BackendLabel,
     readonly capacity: number,
     vectors: SharedVectors,

@@ -70,6 +70,7 @@ export interface NamedKernel {
 export class LogregProgram {
   readonly runner: KernelRunner;
   private readonly x: Float32Array;
+  private readonly v: Float32Array;
   private readonly shardWeights: Float32Array;
   private rows: NamedKernel | undefined;
   private rowsPipelined: NamedKernel | undefined;
@@ -84,6 +85,7 @@ export class LogregProgram {
     this.runner = new KernelRunner(device);
     // x has one trailing 0: the column the ELL padding points at.
     this.x = new Float32Array(packed.d + 1);
+    this.v = new Float32Array(packed.d);
     this.shardWeights = new Float32Array(packed.maxShardRows);
   }
 
@@ -196,7 +198,8 @@ export class LogregProgram {
       output: [p.d], loopMaxIterations: Math.max(1, p.maxColumnLength), constants: this.cscConstants(),
     });
     const z = await this.runner.run(this.lossArguments, this.loadX(x), p.rowOffset[worker], p.shardRows[worker]);
-    return this.runner.runFlat(this.coordinate, z, v, eta, worker * p.d, p.rowOffset[worker]);
+    this.v.set(v.subarray(0, p.d));
+    return this.runner.runFlat(this.coordinate, z, this.v, eta, worker * p.d, p.rowOffset[worker]);
   }
 
   destroy(): void {

@@ -51,7 +51,6 @@ export type Request =
   | { op: 'topk.countLarger'; length: number }
   /** Times a kernel in the worker at the x in shared memory (the top-k kernel: at v). */
   | { op: 'time'; what: TimedKernel; reps: number }
-  | { op: 'probe'; modes: Array<Exclude<GpuMode, 'auto'>> }
   | { op: 'close' };
 
 export type Reply =

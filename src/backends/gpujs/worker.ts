@@ -4,16 +4,19 @@
  * so the main thread posts a request and blocks on a shared flag (bridge.ts) while this thread's
  * event loop runs the device. The data and kernels stay here for the whole run.
  *
+ * One worker serves every backend of the process (sessions): headless-gl's native module can be
+ * loaded by one thread of a process only ("Module did not self-register" in a second thread), so a
+ * second run in the same process must find GL in the thread that already has it.
+ *
  * Every request gets exactly one reply on the reply port, then the flag is raised; gpu.js's console
  * warnings (its fallback notices among them) are collected and returned with the reply instead of
  * being printed, so the caller decides what the user sees.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import type { GpuMode } from '../types.js';
-import { openDevice, openMode, type OpenedDevice } from './device.js';
-import { checkKernelClass, LogregProgram, TopKProgram } from './program.js';
-import type { ProbeResult, Reply, Request, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
+import { openDevice, type OpenedDevice } from './device.js';
+import { LogregProgram, TopKProgram } from './program.js';
+import type { Reply, Request, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 interface WorkerInit {
   readonly flag: SharedArrayBuffer;
@@ -30,16 +33,44 @@ for (const level of ['warn', 'log', 'info', 'error'] as const) {
   };
 }
 
-let device: OpenedDevice | undefined;
-let logreg: { program: LogregProgram; vectors: Vectors } | undefined;
-let topk: { program: TopKProgram; vectors: Vectors } | undefined;
-
 interface Vectors {
   readonly x: Float32Array;
   readonly v: Float32Array;
   readonly weights: Float32Array;
   readonly out: Float32Array;
 }
+
+/** One GpuBackend's state: several may be open at once in this one worker. */
+class Session {
+  device: OpenedDevice | undefined;
+  logreg: { program: LogregProgram; vectors: Vectors } | undefined;
+  topk: { program: TopKProgram; vectors: Vectors } | undefined;
+
+  requireDevice(): OpenedDevice {
+    if (!this.device) throw new Error('gpu backend: no device opened');
+    return this.device;
+  }
+
+  requireLogreg(): { program: LogregProgram; vectors: Vectors } {
+    if (!this.logreg) throw new Error('gpu backend: logreg kernels not initialised');
+    return this.logreg;
+  }
+
+  requireTopK(): { program: TopKProgram; vectors: Vectors } {
+    if (!this.topk) throw new Error('gpu backend: top-k kernel not initialised');
+    return this.topk;
+  }
+
+  close(): void {
+    this.logreg?.program.destroy();
+    this.topk?.program.destroy();
+    this.logreg = undefined;
+    this.topk = undefined;
+    this.device = undefined;
+  }
+}
+
+const sessions = new Map<number, Session>();
 
 function views(shared: SharedVectors): Vectors {
   return {
@@ -50,53 +81,11 @@ function views(shared: SharedVectors): Vectors {
   };
 }
 
-function requireDevice(): OpenedDevice {
-  if (!device) throw new Error('gpu backend: no device opened');
-  return device;
-}
-
-function requireLogreg(): { program: LogregProgram; vectors: Vectors } {
-  if (!logreg) throw new Error('gpu backend: logreg kernels not initialised');
-  return logreg;
-}
-
-function requireTopK(): { program: TopKProgram; vectors: Vectors } {
-  if (!topk) throw new Error('gpu backend: top-k kernel not initialised');
-  return topk;
-}
-
 /** Copies a kernel result into the shared `out` and returns its length (the reply). */
 function publish(vectors: Vectors, result: Float32Array): { result: number } {
   if (result.length > vectors.out.length) throw new Error(`gpu backend: a result of ${result.length} values does not fit the shared buffer (${vectors.out.length})`);
   vectors.out.set(result);
   return { result: result.length };
-}
-
-/** Builds and runs a tiny kernel in one mode and reports the class that ran (for `dcomp doctor`). */
-async function probe(mode: Exclude<GpuMode, 'auto'>): Promise<ProbeResult> {
-  const opened = await openMode(mode);
-  if (typeof opened === 'string') return { mode, ok: false, reason: opened };
-  const { selected } = opened;
-  const base = { mode, device: selected.device, software: selected.software, detail: selected.detail };
-  try {
-    const kernel = opened.gpu.createKernel(
-      function (this: { thread: { x: number } }, a: number[]) {
-        return a[this.thread.x] * 2.0 + 1.0;
-      },
-      { output: [4], precision: 'single' },
-    );
-    const out = (await kernel(new Float32Array([0, 1, 2, 3]))) as Float32Array;
-    const kernelClass = kernel.kernel.constructor.name;
-    checkKernelClass(opened, kernel, 'smoke test');
-    const expected = [1, 3, 5, 7];
-    if (!expected.every((v, i) => out[i] === v)) {
-      return { ...base, ok: false, kernelClass, reason: `smoke test returned ${Array.from(out).join(',')}, expected ${expected.join(',')}` };
-    }
-    kernel.destroy();
-    return { ...base, ok: true, kernelClass };
-  } catch (err) {
-    return { ...base, ok: false, reason: (err as Error).message.split('\n')[0] };
-  }
 }
 
 const TIMED_NAMES: Readonly<Record<TimedKernel, string>> = {
@@ -109,13 +98,13 @@ const TIMED_NAMES: Readonly<Record<TimedKernel, string>> = {
   countLarger: 'top-k threshold (rank counting)',
 };
 
-async function time(what: TimedKernel, reps: number): Promise<TimingSample> {
+async function time(session: Session, what: TimedKernel, reps: number): Promise<TimingSample> {
   let call: () => Promise<unknown>;
   if (what === 'countLarger') {
-    const { program, vectors } = requireTopK();
+    const { program, vectors } = session.requireTopK();
     call = () => program.countLarger(vectors.v, program.capacity);
   } else {
-    const { program, vectors } = requireLogreg();
+    const { program, vectors } = session.requireLogreg();
     switch (what) {
       case 'gradients':
         call = () => program.gradients(vectors.x);
@@ -146,68 +135,66 @@ async function time(what: TimedKernel, reps: number): Promise<TimingSample> {
     await call();
     ms.push(performance.now() - t0);
   }
-  const layout = what === 'rowCoefficients' || what === 'gradients' ? ` (${requireLogreg().program.layout.toUpperCase()} rows)` : '';
+  const layout = what === 'rowCoefficients' || what === 'gradients' ? ` (${session.requireLogreg().program.layout.toUpperCase()} rows)` : '';
   return { kernel: TIMED_NAMES[what] + layout, ms };
 }
 
-async function handle(req: Request): Promise<{ result: unknown }> {
+async function handle(id: number, req: Request): Promise<{ result: unknown }> {
+  if (req.op === 'open') {
+    const session = new Session();
+    session.device = await openDevice(req.mode);
+    sessions.set(id, session);
+    return { result: { selected: session.device.selected } };
+  }
+  const session = sessions.get(id);
+  if (!session) throw new Error(`gpu backend: session ${id} is not open`);
   switch (req.op) {
-    case 'open':
-      device = await openDevice(req.mode);
-      return { result: { selected: device.selected } };
     case 'logreg.init': {
-      logreg?.program.destroy();
-      logreg = undefined;
+      session.logreg?.program.destroy();
+      session.logreg = undefined;
       const t0 = performance.now();
-      const program = new LogregProgram(requireDevice(), req.packed, req.layout);
+      const program = new LogregProgram(session.requireDevice(), req.packed, req.layout);
       const kernels = await program.warmUp();
-      logreg = { program, vectors: views(req.shared) };
+      session.logreg = { program, vectors: views(req.shared) };
       return { result: { kernels, buildMs: performance.now() - t0 } };
     }
     case 'logreg.gradients': {
-      const { program, vectors } = requireLogreg();
+      const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.gradients(vectors.x));
     }
     case 'logreg.shardGradient': {
-      const { program, vectors } = requireLogreg();
+      const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.shardGradient(req.worker, vectors.x, req.weighted ? vectors.weights : null));
     }
     case 'logreg.lossTerms': {
-      const { program, vectors } = requireLogreg();
+      const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.lossTerms(vectors.x));
     }
     case 'logreg.rowCoefficients': {
-      const { program, vectors } = requireLogreg();
+      const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.rowCoefficients(vectors.x));
     }
     case 'logreg.coordinateDecrease': {
-      const { program, vectors } = requireLogreg();
+      const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.coordinateDecrease(req.worker, vectors.x, vectors.v, req.eta));
     }
     case 'topk.init': {
-      topk?.program.destroy();
-      topk = undefined;
-      const program = new TopKProgram(requireDevice(), req.capacity);
+      session.topk?.program.destroy();
+      session.topk = undefined;
+      const program = new TopKProgram(session.requireDevice(), req.capacity);
       await program.countLarger(new Float32Array(req.capacity), req.capacity);
-      topk = { program, vectors: views(req.shared) };
+      session.topk = { program, vectors: views(req.shared) };
       return { result: program.runner.device.selected.kernelClass };
     }
     case 'topk.countLarger': {
-      const { program, vectors } = requireTopK();
+      const { program, vectors } = session.requireTopK();
       return publish(vectors, await program.countLarger(vectors.v, req.length));
     }
     case 'time':
-      return { result: await time(req.what, req.reps) };
-    case 'probe': {
-      const results: ProbeResult[] = [];
-      for (const mode of req.modes) results.push(await probe(mode));
-      return { result: results };
-    }
+      return { result: await time(session, req.what, req.reps) };
     case 'close':
-      logreg?.program.destroy();
-      topk?.program.destroy();
-      logreg = undefined;
-      topk = undefined;
+      session.close();
+      sessions.delete(id);
       return { result: null };
   }
 }
@@ -218,8 +205,8 @@ function reply(message: Reply): void {
   Atomics.notify(flag, 0);
 }
 
-parentPort!.on('message', (req: Request) => {
-  void handle(req).then(
+parentPort!.on('message', ({ session, request }: { session: number; request: Request }) => {
+  void handle(session, request).then(
     ({ result }) => {
       const w = warnings;
       warnings = [];
