@@ -8,6 +8,7 @@ import { mergeCommand } from './merge.js';
 import { compressorsCommand } from './compressors.js';
 import { perfCommand } from './perf.js';
 import { trafficCommand } from './traffic.js';
+import { doctorCommand } from './doctor.js';
 
 /**
  * Every subcommand lives in its own file under src/cli/ and exports a factory `() => Command`;
@@ -23,4 +24,5 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   () => compressorsCommand(),
   perfCommand,
   () => trafficCommand(),
+  () => doctorCommand(),
 ];
