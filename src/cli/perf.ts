@@ -8,7 +8,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { CASE_GROUPS, DEFAULT_DATASETS, runPerf, type CaseGroup, type PerfEnvironment } from '../bench/perf-cases.js';
 import { DEFAULT_MEASURE, PERF_COLUMNS, perfCsvCells, type PerfRecord } from '../bench/perf.js';
-import { DcompError } from '../core/errors.js';
+import { DcompError, UsageError } from '../core/errors.js';
+import { gpuPerfRecords } from './perf-gpu.js';
 import { log, terminalPolicy } from './io.js';
 import { parseInteger, parsePositive } from './options.js';
 import { datasetLocations } from './paths.js';
@@ -18,6 +19,7 @@ Examples:
   $ DCOMP_DATA_DIR=../shared/datasets dcomp perf > perf.csv
   $ dcomp perf --datasets mushrooms --cases gradient,gd,ef21-topk --reps 50
   $ dcomp perf --cases topk --no-baselines --out topk.csv
+  $ dcomp perf --backend gpu --datasets mushrooms,a9a,w8a > gpu.csv    # gpu.js kernels vs float64 cpu
 
 Cases: ${CASE_GROUPS.join(', ')}.
 Each figure is the median over repetitions (after warm-up) with p10–p90 and min; each row carries the
@@ -50,9 +52,21 @@ export function perfCommand(): Command {
     .option('--out <file>', 'write the CSV to a file instead of stdout')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
     .option('--quiet', 'no progress lines on stderr')
+    .option('--backend <name>', 'cpu (the cases above) or gpu (the gpu.js kernels in every mode beside float64 cpu; docs/backends.md)', 'cpu')
+    .option('--gpu-mode <list>', 'with --backend gpu: modes to time, comma-separated (default: every mode that runs here)', parseList<string>(undefined, 'modes'))
     .addHelpText('after', EXAMPLES)
     .action(async (opts) => {
       const locations = datasetLocations(opts.dataDir);
+      if (opts.backend !== 'cpu' && opts.backend !== 'gpu') throw new UsageError(`--backend: expected cpu or gpu, got "${opts.backend}"`);
+      if (opts.backend === 'gpu') {
+        const measure = { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs };
+        const { records, csv } = await gpuPerfRecords({ datasets: opts.datasets, modes: opts.gpuMode, measure, locations, log: opts.quiet ? () => {} : log });
+        log(formatTable(records));
+        await writeCsv(opts.out, csv);
+        const failed = records.filter((r) => r.error !== undefined);
+        if (failed.length) throw new DcompError(`perf: ${failed.length} gpu mode(s) failed (see the error column)`);
+        return;
+      }
       const policy = terminalPolicy({ quiet: opts.quiet });
       const result = await runPerf({
         datasets: opts.datasets,
@@ -69,18 +83,22 @@ export function perfCommand(): Command {
       log(formatEnvironment(result.environment));
       log(formatTable(result.records));
       const csv = stringify([[...PERF_COLUMNS], ...result.records.map(perfCsvCells)]);
-      if (opts.out) {
-        await new Promise<void>((resolve, reject) => {
-          const stream = createWriteStream(opts.out);
-          stream.on('error', reject);
-          stream.end(csv, () => resolve());
-        });
-      } else {
-        process.stdout.write(csv);
-      }
+      await writeCsv(opts.out, csv);
       const failed = result.records.filter((r) => r.error !== undefined);
       if (failed.length) throw new DcompError(`perf: ${failed.length} case(s) failed (see the error column)`);
     });
+}
+
+async function writeCsv(out: string | undefined, csv: string): Promise<void> {
+  if (!out) {
+    process.stdout.write(csv);
+    return;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const stream = createWriteStream(out);
+    stream.on('error', reject);
+    stream.end(csv, () => resolve());
+  });
 }
 
 export function formatEnvironment(env: PerfEnvironment): string {

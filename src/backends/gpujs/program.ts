@@ -75,6 +75,8 @@ export class LogregProgram {
   private rows: NamedKernel | undefined;
   private rowsPipelined: NamedKernel | undefined;
   private columns: NamedKernel | undefined;
+  /** The column kernel for host arrays (a gpu.js kernel keeps the argument kind of its first call). */
+  private columnsFromHost: NamedKernel | undefined;
   private shardRows: NamedKernel | undefined;
   private shardColumns: NamedKernel | undefined;
   private loss: NamedKernel | undefined;
@@ -114,11 +116,15 @@ export class LogregProgram {
     });
   }
 
-  private columnKernel(): NamedKernel {
+  private makeColumnKernel(name: string): NamedKernel {
     const p = this.packed;
-    return (this.columns ??= this.runner.make('column sums (all shards)', columnSums, {
+    return this.runner.make(name, columnSums, {
       output: [p.workers * p.d], loopMaxIterations: Math.max(1, p.maxColumnLength), constants: this.cscConstants(),
-    }));
+    });
+  }
+
+  private columnKernel(): NamedKernel {
+    return (this.columns ??= this.makeColumnKernel('column sums (all shards)'));
   }
 
   private loadX(x: Float32Array): Float32Array {
@@ -139,7 +145,7 @@ export class LogregProgram {
   }
 
   private kernels(): NamedKernel[] {
-    return [this.rows, this.rowsPipelined, this.columns, this.shardRows, this.shardColumns, this.loss, this.lossArguments, this.coordinate].filter(
+    return [this.rows, this.rowsPipelined, this.columns, this.columnsFromHost, this.shardRows, this.shardColumns, this.loss, this.lossArguments, this.coordinate].filter(
       (k): k is NamedKernel => k !== undefined,
     );
   }
@@ -152,7 +158,8 @@ export class LogregProgram {
 
   /** Aᵀc for all shards from given row coefficients (the column kernel on its own). */
   async columnSumsOf(c: Float32Array): Promise<Float32Array> {
-    return this.runner.runFlat(this.columnKernel(), c);
+    this.columnsFromHost ??= this.makeColumnKernel('column sums (all shards, host input)');
+    return this.runner.runFlat(this.columnsFromHost, c);
   }
 
   /** ∇D_i(x) for all shards (n·d, shard-major): the row kernel's output stays on the device. */
