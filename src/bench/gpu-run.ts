@@ -57,7 +57,7 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
     const log = [
       `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${kernels.layout.toUpperCase()} rows`,
       ...selected.skipped.map((s) => `gpu backend: skipped ${s}`),
-      `gpu backend: gradients at x⁰ within ${check.maxRelativeError.toExponential(2)} of float64 (tolerance ${check.tolerance.toExponential(0)})`,
+      `gpu backend: gradients at x⁰ within ${check.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${check.tolerance.toExponential(0)}), ${check.maxRelativeError.toExponential(2)} relative to the largest entry`,
       ...backend.takeWarnings().map((w) => `gpu.js: ${w}`),
     ];
     return { problem, backend, label: problem.label, check, log };

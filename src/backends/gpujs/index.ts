@@ -86,6 +86,7 @@ export class GpuBackend {
       x: shared(4 * (packed.d + 1)),
       v: shared(4 * (packed.d + 1)),
       weights: shared(4 * packed.maxShardRows),
+      rows: shared(4 * packed.totalRows),
       out: shared(4 * Math.max(packed.workers * packed.d, packed.totalRows)),
     };
     const init = this.worker.call<InitResult>({ op: 'logreg.init', packed, layout, shared: vectors });
@@ -95,7 +96,7 @@ export class GpuBackend {
   /** The top-k threshold kernel for vectors of up to `capacity` entries. */
   topKKernels(capacity: number): GpuTopKKernels {
     this.checkOpen();
-    const vectors: SharedVectors = { x: shared(4), v: shared(4 * capacity), weights: shared(4), out: shared(4 * capacity) };
+    const vectors: SharedVectors = { x: shared(4), v: shared(4 * capacity), weights: shared(4), rows: shared(4), out: shared(4 * capacity) };
     this.worker.call<string>({ op: 'topk.init', capacity, shared: vectors });
     return new GpuTopKKernels(this.worker, this.label, capacity, vectors);
   }
@@ -145,6 +146,7 @@ export class GpuLogregKernels implements LogregKernels {
   private readonly x: Float32Array;
   private readonly v: Float32Array;
   private readonly weights: Float32Array;
+  private readonly rowInput: Float32Array;
   private readonly out: Float32Array;
   private readonly rowOffset: Int32Array;
   private readonly shardRows: Int32Array;
@@ -166,6 +168,7 @@ export class GpuLogregKernels implements LogregKernels {
     this.x = new Float32Array(vectors.x);
     this.v = new Float32Array(vectors.v);
     this.weights = new Float32Array(vectors.weights);
+    this.rowInput = new Float32Array(vectors.rows);
     this.out = new Float32Array(vectors.out);
     this.rowOffset = packed.rowOffset;
     this.shardRows = packed.shardRows;
@@ -268,6 +271,14 @@ export class GpuLogregKernels implements LogregKernels {
     this.loadX(x);
     const length = this.worker.call<number>({ op: 'logreg.rowCoefficients' });
     for (let r = 0; r < length; r++) out[r] = this.out[r];
+  }
+
+  /** out[i] = A_iᵀ c for given row coefficients c (all rows): the column kernel alone, for accuracy checks. */
+  columnSums(c: Float64Array, out: readonly Float64Array[]): void {
+    const dst = this.rowInput;
+    for (let r = 0; r < dst.length; r++) dst[r] = c[r];
+    this.worker.call<number>({ op: 'logreg.columnSums' });
+    for (let i = 0; i < this.workers; i++) this.copyOut(i * this.d, out[i]);
   }
 
   takeWarnings(): string[] {

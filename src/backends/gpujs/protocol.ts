@@ -33,6 +33,8 @@ export interface SharedVectors {
   readonly x: SharedArrayBuffer;
   readonly v: SharedArrayBuffer;
   readonly weights: SharedArrayBuffer;
+  /** Row coefficients given by the host (N values; the column kernel's accuracy check). */
+  readonly rows: SharedArrayBuffer;
   readonly out: SharedArrayBuffer;
 }
 
@@ -46,6 +48,7 @@ export type Request =
   | { op: 'logreg.shardGradient'; worker: number; weighted: boolean }
   | { op: 'logreg.lossTerms' }
   | { op: 'logreg.rowCoefficients' }
+  | { op: 'logreg.columnSums' }
   | { op: 'logreg.coordinateDecrease'; worker: number; eta: number }
   | { op: 'topk.init'; capacity: number; shared: SharedVectors }
   | { op: 'topk.countLarger'; length: number }

@@ -37,6 +37,7 @@ interface Vectors {
   readonly x: Float32Array;
   readonly v: Float32Array;
   readonly weights: Float32Array;
+  readonly rows: Float32Array;
   readonly out: Float32Array;
 }
 
@@ -77,6 +78,7 @@ function views(shared: SharedVectors): Vectors {
     x: new Float32Array(shared.x),
     v: new Float32Array(shared.v),
     weights: new Float32Array(shared.weights),
+    rows: new Float32Array(shared.rows),
     out: new Float32Array(shared.out),
   };
 }
@@ -173,6 +175,10 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
     case 'logreg.rowCoefficients': {
       const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.rowCoefficients(vectors.x));
+    }
+    case 'logreg.columnSums': {
+      const { program, vectors } = session.requireLogreg();
+      return publish(vectors, await program.columnSumsOf(vectors.rows));
     }
     case 'logreg.coordinateDecrease': {
       const { program, vectors } = session.requireLogreg();
