@@ -171,6 +171,10 @@ for (const mode of modesHere) defineModeSuite(mode);
 test('the non-convex problem runs on the gpu kernels too (regulariser in float64)', async () => {
   const data = readDataset('mushrooms', 800);
   const reference = logregNonconvexSpec.create(data, { shards: contiguousShards(data.X.rows, 3) });
+  if (!gpujsInstalled) {
+    await assert.rejects(GpuBackend.open('webasm'), /gpu\.js is not installed/);
+    return;
+  }
   const backend = await GpuBackend.open('webasm');
   try {
     const problem = new GpuLogregProblem(reference, backend.logregKernels(logregShardData(reference)));
