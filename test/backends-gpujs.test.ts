@@ -15,6 +15,8 @@ import { deviceLabel, isSoftwareRendererName, softwareRefusal, type SelectedDevi
 import { ellLayout, packShards } from '../src/backends/gpujs/layout.js';
 import { checkKernelClass, SilentFallbackError } from '../src/backends/gpujs/program.js';
 import { prepareGpuEnvironment } from '../src/cli/gpu.js';
+import { prepareGpuRun } from '../src/bench/gpu-run.js';
+import { UsageError } from '../src/core/errors.js';
 import { logregNonconvexSpec, logregSpec } from '../src/problems/logreg.js';
 import { GPU_GRADIENT_TOLERANCE, GpuLogregProblem, logregShardData } from '../src/problems/logreg-gpu.js';
 import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
@@ -187,5 +189,38 @@ test('the non-convex problem runs on the gpu kernels too (regulariser in float64
     assert.ok(Math.abs(f - fRef) / fRef < 1e-6);
   } finally {
     backend.dispose();
+  }
+});
+
+test('prepareGpuRun: labels and logs what ran, applies the software rule, refuses problems without kernels', async () => {
+  const data = readDataset('mushrooms', 600);
+  const reference = logregSpec.create(data, { shards: contiguousShards(data.X.rows, 2) });
+  const x0 = new Float64Array(reference.d);
+  if (!gpujsInstalled) {
+    await assert.rejects(prepareGpuRun(reference, x0, { mode: 'webasm', allowSoftware: false }), (e: Error) => e instanceof UsageError && /not installed/.test(e.message));
+    return;
+  }
+  const run = await prepareGpuRun(reference, x0, { mode: 'webasm', allowSoftware: false });
+  try {
+    assert.deepEqual(run.label, { backend: 'gpujs:WebAssemblyKernel', device: run.backend.selected.device, precision: 'float32' });
+    assert.match(run.log[0], /^gpu backend: gpujs:WebAssemblyKernel on .*, float32, (ELL|CSR) rows$/);
+    assert.ok(run.log.some((l) => /gradients at x⁰ within .* of float64/.test(l)));
+    const g = new Float64Array(reference.d);
+    run.problem.gradient(x0, g);
+    assert.ok(g.some((v) => v !== 0));
+  } finally {
+    run.backend.dispose();
+  }
+  const quadratic = { ...reference, name: 'quadratic' } as unknown as typeof reference;
+  await assert.rejects(prepareGpuRun(quadratic, x0, { mode: 'webasm', allowSoftware: false }), /problem quadratic has no gpu kernels/);
+  const webgpu = probes.find((p) => p.mode === 'webgpu');
+  if (webgpu?.ok && webgpu.software) {
+    await assert.rejects(
+      prepareGpuRun(reference, x0, { mode: 'webgpu', allowSoftware: false }),
+      (e: Error) => e instanceof UsageError && e.exitCode === 2 && /software renderer .*--allow-software-gpu/.test(e.message),
+    );
+    const allowed = await prepareGpuRun(reference, x0, { mode: 'webgpu', allowSoftware: true });
+    assert.match(allowed.label.device, /\(software\)$/);
+    allowed.backend.dispose();
   }
 });
