@@ -1,3 +1,4 @@
+import type { Rng } from '../core/rng.js';
 import type { LabeledData } from '../data/types.js';
 
 /**
@@ -39,9 +40,13 @@ export interface Smoothness {
   readonly Ltilde: number;
 }
 
-/** f(x) = (1/n) Σ_i f_i(x) over the n workers' shards (spec §2). */
+/**
+ * f(x) = (1/n) Σ_i f_i(x) over the n workers' shards (spec §2). Nothing here assumes that the
+ * parameter count d equals the data's feature count (for `mlp` it does not).
+ */
 export interface Problem {
   readonly name: string;
+  /** Parameter count: the length of x, of every gradient and of x⁰; what compressors and k are sized by. */
   readonly d: number;
   readonly workers: readonly LocalObjective[];
   /** N, all rows across workers. */
@@ -52,10 +57,19 @@ export interface Problem {
   loss(x: Float64Array): number;
   /** Writes ∇f(x) into `out`; returns f(x). */
   gradient(x: Float64Array, out: Float64Array): number;
-  /** Share of rows of `data` (default: the training rows) whose predicted sign matches b. */
+  /**
+   * Share of rows of `data` (default: the training rows) whose predicted sign (spec §2: logit z ≥ 0 → +1)
+   * matches b. `data` may be any LabeledData with at most the training set's feature count (missing
+   * features are 0); more is an error that names the data's source.
+   */
   accuracy(x: Float64Array, data?: LabeledData): number;
   /** L, L_i, L̃, or undefined when the problem has none in closed form. */
   smoothness(): Smoothness | undefined;
+  /**
+   * Optional seeded starting point (spec §1: `mlp`'s initialisation): fills all d entries of `out`
+   * from `rng` (the run passes its own stream, createRng(seed, 'init')). Absent: x⁰ = zeros.
+   */
+  initialize?(rng: Rng, out: Float64Array): void;
 }
 
 export interface ProblemOptions {
