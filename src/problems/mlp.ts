@@ -19,7 +19,7 @@ import { declare, integerList, real, type OptionDecl, type OptionValues } from '
 import type { Rng } from '../core/rng.js';
 import { selectRows, toCsc, type CscMatrix } from '../data/csr.js';
 import type { CsrMatrix, LabeledData } from '../data/types.js';
-import { createMlpWasmKernel, type MlpWasmKernel } from '../backends/mlp-wasm.js';
+import { createMlpWasmCoordinateKernel, createMlpWasmKernel, type MlpWasmCoordinateKernel, type MlpWasmKernel } from '../backends/mlp-wasm.js';
 import type { LocalObjective, Problem, ProblemOptions, ProblemSpec } from './types.js';
 
 /** Which loops run loss/gradient/batchGradient/accuracy: the WebAssembly kernel (default) or the JS reference. */
@@ -185,6 +185,10 @@ interface CoordinateScratch {
   readonly dz: Float64Array[];
   readonly da: Float64Array[];
   readonly sums: Float64Array;
+  /** One-hidden-layer pass: η·v per unit of the current parameter group, expm1(±w_u·η·v). */
+  readonly steps: Float64Array;
+  readonly expPlus: Float64Array;
+  readonly expMinus: Float64Array;
 }
 
 /** relu(z + Δ) − relu(z), exact where both sides are active (then it is Δ itself). */
@@ -210,6 +214,8 @@ export class MlpShard extends MlpForward implements LocalObjective {
   private allRows: Int32Array | undefined;
   private coordinate: CoordinateScratch | undefined;
   private readonly wasm: MlpWasmKernel | undefined;
+  /** Made on the first coordinateDecrease call (one hidden layer, wasm kernels). */
+  private coordinateWasm: MlpWasmCoordinateKernel | undefined;
 
   constructor(
     A: CsrMatrix,
@@ -413,7 +419,132 @@ export class MlpShard extends MlpForward implements LocalObjective {
    */
   coordinateDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
     this.checkX(x);
+    if (v.length !== this.d || out.length !== this.d) throw new RangeError(`mlp: v and out need ${this.d} entries`);
+    if (this.layers === 2 && this.kernels === 'wasm') {
+      this.coordinateWasm ??= createMlpWasmCoordinateKernel(this.A, this.b, this.layout, (this.coordinate ?? this.prepareCoordinateScratch()).csc);
+    }
+    if (this.coordinateWasm) this.coordinateWasm.rowSums(x, v, eta, out);
+    else this.referenceCoordinateRowSums(x, v, eta, out);
+    this.finishDecrease(x, v, eta, out);
+  }
+
+  /** The JS loops of coordinateDecrease (row sums, before 1/N_i and the regulariser). */
+  private referenceCoordinateRowSums(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
     const scratch = this.prepareCoordinate(x);
+    if (this.layers === 2) this.oneHiddenDecrease(scratch, x, v, eta, out);
+    else this.deepDecrease(scratch, x, v, eta, out);
+  }
+
+  /** The JS reference of coordinateDecrease (the wasm kernel agrees with it to rounding; tests). */
+  referenceCoordinateDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
+    this.checkX(x);
+    this.referenceCoordinateRowSums(x, v, eta, out);
+    this.finishDecrease(x, v, eta, out);
+  }
+
+  private finishDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
+    const invRows = this.invRows;
+    const lambda = this.lambda;
+    for (let j = 0; j < this.d; j++) {
+      const step = eta * v[j];
+      out[j] = step === 0 ? 0 : out[j] * invRows + (lambda === 0 ? 0 : 0.5 * lambda * step * (2 * x[j] - step));
+    }
+  }
+
+  /**
+   * The one-hidden-layer case of coordinateDecrease, row sums into out (not yet divided by N_i).
+   * For an input value a = 1 (binary data) and a unit active before and after the move, the logit of
+   * row r moves by exactly −w_u·δ, so u = ±w_u·δ by the label's sign: expm1 of those two values is
+   * computed once per parameter, not once per row (the same numbers the general formula gives).
+   */
+  private oneHiddenDecrease(scratch: CoordinateScratch, x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
+    const { sizes, weightOffset, biasOffset } = this.layout;
+    const { hidden, p, sigma, softplus, sums, steps, expPlus, expMinus } = scratch;
+    const { colPtr, rowIdx, values } = scratch.csc;
+    const b = this.b;
+    const N = this.rows;
+    const p0 = sizes[0];
+    const h = sizes[1];
+    const w1 = weightOffset[0];
+    const b1 = biasOffset[0];
+    const wOut = weightOffset[1];
+    const bOut = biasOffset[1];
+    out.fill(0);
+
+    // Row r's loss change for a logit change dz; em = expm1(−b_r·dz) when the caller has it, else NaN.
+    const decrease = (r: number, dz: number, em: number): number => {
+      const u = -b[r] * dz;
+      if (u === 0) return 0;
+      if (u <= 1 && u >= -1) return -Math.log1p(sigma[r] * (em === em ? em : Math.expm1(u)));
+      const q = p[r] + u;
+      return softplus[r] - (q > 0 ? q + Math.log1p(Math.exp(-q)) : Math.log1p(Math.exp(q)));
+    };
+    // steps[u] = η·v of the parameter of unit u; expPlus/Minus[u] = expm1(±w_u·steps[u]) (both-active, a = 1).
+    const prepareUnits = (stride: number, first: number): void => {
+      for (let u = 0; u < h; u++) {
+        const st = eta * v[first + u * stride];
+        steps[u] = st;
+        const c = x[wOut + u] * st;
+        expPlus[u] = Math.expm1(c);
+        expMinus[u] = Math.expm1(-c);
+      }
+    };
+    // Adds row r's loss changes for the h parameters of steps[] whose input value on this row is a.
+    const addRow = (r: number, a: number, acc: Float64Array, accStride: number, accFirst: number): void => {
+      const zr = r * h;
+      const positive = b[r] > 0;
+      for (let u = 0; u < h; u++) {
+        const st = steps[u];
+        if (st === 0) continue;
+        const z = hidden[zr + u];
+        const dPre = -st * a;
+        const moved = z + dPre;
+        let da: number;
+        let em = Number.NaN;
+        if (z > 0) {
+          if (moved > 0) {
+            da = dPre;
+            if (a === 1) em = positive ? expPlus[u] : expMinus[u];
+          } else da = -z;
+        } else if (moved > 0) da = moved;
+        else continue;
+        const dz = x[wOut + u] * da;
+        if (dz !== 0) acc[accFirst + u * accStride] += decrease(r, dz, em);
+      }
+    };
+
+    // First-layer weights (u, j): the rows of column j.
+    for (let j = 0; j < p0; j++) {
+      const start = colPtr[j];
+      const end = colPtr[j + 1];
+      if (start === end) continue;
+      prepareUnits(p0, w1 + j);
+      sums.fill(0, 0, h);
+      for (let k = start; k < end; k++) addRow(rowIdx[k], values[k], sums, 1, 0);
+      for (let u = 0; u < h; u++) out[w1 + u * p0 + j] = sums[u];
+    }
+    // Hidden biases: every row, input value 1.
+    prepareUnits(1, b1);
+    for (let r = 0; r < N; r++) addRow(r, 1, out, 1, b1);
+    // Output weights: the logit moves by −δ·relu(z_u); output bias: by −δ.
+    const stepBias = eta * v[bOut];
+    const emBiasPlus = Math.expm1(stepBias);
+    const emBiasMinus = Math.expm1(-stepBias);
+    for (let r = 0; r < N; r++) {
+      const zr = r * h;
+      for (let u = 0; u < h; u++) {
+        const a = hidden[zr + u];
+        if (!(a > 0)) continue;
+        const st = eta * v[wOut + u];
+        if (st !== 0) out[wOut + u] += decrease(r, -st * a, Number.NaN);
+      }
+      // −b_r·(−δ) = ±δ exactly
+      if (stepBias !== 0) out[bOut] += decrease(r, -stepBias, b[r] > 0 ? emBiasPlus : emBiasMinus);
+    }
+  }
+
+  /** coordinateDecrease for two or more hidden layers (row sums into out, not yet divided by N_i). */
+  private deepDecrease(scratch: CoordinateScratch, x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
     const { sizes, weightOffset, biasOffset } = this.layout;
     const layers = this.layers;
     const L = layers - 1; // hidden layers
@@ -423,6 +554,7 @@ export class MlpShard extends MlpForward implements LocalObjective {
     const N = this.rows;
     const wOut = weightOffset[L];
     const bOut = biasOffset[L];
+    out.fill(0);
 
     // Loss change of row r when its logit moves by dz.
     const rowDecrease = (r: number, dz: number): number => {
@@ -467,8 +599,6 @@ export class MlpShard extends MlpForward implements LocalObjective {
       }
     };
 
-    out.fill(0);
-    if (L === 0) throw new DcompError('mlp: at least one hidden layer is required');
     // First-layer weights (u, j): the rows of column j, ascending.
     const p0 = sizes[0];
     const h1 = sizes[1];
@@ -532,16 +662,32 @@ export class MlpShard extends MlpForward implements LocalObjective {
       }
       if (stepBias !== 0) out[bOut] += rowDecrease(r, -stepBias);
     }
-    const invRows = this.invRows;
-    const lambda = this.lambda;
-    for (let j = 0; j < this.d; j++) {
-      const step = eta * v[j];
-      out[j] = step === 0 ? 0 : out[j] * invRows + (lambda === 0 ? 0 : 0.5 * lambda * step * (2 * x[j] - step));
-    }
   }
 
   /** One forward pass over the shard storing what coordinateDecrease needs (scratch made on first use). */
   private prepareCoordinate(x: Float64Array): CoordinateScratch {
+    const L = this.layers - 1;
+    const scratch = this.coordinate ?? this.prepareCoordinateScratch();
+    const { hidden, hiddenOffset, hiddenTotal: H, p, sigma, softplus } = scratch;
+    this.transposeWeights(x);
+    for (let r = 0; r < this.rows; r++) {
+      const q = -this.b[r] * this.forwardRow(this.A, r, x);
+      p[r] = q;
+      if (q > 0) {
+        const e = Math.exp(-q);
+        softplus[r] = q + Math.log1p(e);
+        sigma[r] = 1 / (1 + e);
+      } else {
+        const e = Math.exp(q);
+        softplus[r] = Math.log1p(e);
+        sigma[r] = e / (1 + e);
+      }
+      for (let l = 0; l < L; l++) hidden.set(this.z[l], r * H + hiddenOffset[l]);
+    }
+    return scratch;
+  }
+
+  private prepareCoordinateScratch(): CoordinateScratch {
     const sizes = this.layout.sizes;
     const L = this.layers - 1;
     let scratch = this.coordinate;
@@ -563,23 +709,10 @@ export class MlpShard extends MlpForward implements LocalObjective {
         dz: sizes.slice(1).map((n) => new Float64Array(n)),
         da: sizes.slice(1).map((n) => new Float64Array(n)),
         sums: new Float64Array(Math.max(...sizes)),
+        steps: new Float64Array(sizes[1]),
+        expPlus: new Float64Array(sizes[1]),
+        expMinus: new Float64Array(sizes[1]),
       };
-    }
-    const { hidden, hiddenOffset, hiddenTotal: H, p, sigma, softplus } = scratch;
-    this.transposeWeights(x);
-    for (let r = 0; r < this.rows; r++) {
-      const q = -this.b[r] * this.forwardRow(this.A, r, x);
-      p[r] = q;
-      if (q > 0) {
-        const e = Math.exp(-q);
-        softplus[r] = q + Math.log1p(e);
-        sigma[r] = 1 / (1 + e);
-      } else {
-        const e = Math.exp(q);
-        softplus[r] = Math.log1p(e);
-        sigma[r] = e / (1 + e);
-      }
-      for (let l = 0; l < L; l++) hidden.set(this.z[l], r * H + hiddenOffset[l]);
     }
     return scratch;
   }

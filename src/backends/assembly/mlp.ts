@@ -240,3 +240,165 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   }
   return sum;
 }
+
+// ---- importance (a), one hidden layer (src/problems/mlp.ts MlpShard.oneHiddenDecrease) ----
+
+// cdesc table (i32 entries), after desc's
+const C_COL_PTR = 0;
+const C_ROW_IDX = 1;
+const C_CSC_VALUES = 2; // 0: binary
+const C_HIDDEN = 3; // N × h pre-activations
+const C_P = 4;
+const C_SIGMA = 5;
+const C_SOFTPLUS = 6;
+const C_V = 7;
+const C_STEPS = 8;
+const C_EXP_PLUS = 9;
+const C_EXP_MINUS = 10;
+const C_SUMS = 11;
+
+@inline
+function ci(cdesc: usize, i: i32): usize {
+  return <usize>load<i32>(cdesc + (<usize>i << 2));
+}
+
+/** Row r's loss change for a logit change dz; em = expm1(−b_r·dz) when known, else NaN. */
+@inline
+function rowDecrease(bPtr: usize, p: usize, sigma: usize, softplus: usize, r: i32, dz: f64, em: f64): f64 {
+  const u = -load<f64>(f64At(bPtr, r)) * dz;
+  if (u == 0) return 0;
+  if (u <= 1 && u >= -1) return -Math.log1p(load<f64>(f64At(sigma, r)) * (em == em ? em : Math.expm1(u)));
+  const q = load<f64>(f64At(p, r)) + u;
+  return load<f64>(f64At(softplus, r)) - (q > 0 ? q + Math.log1p(Math.exp(-q)) : Math.log1p(Math.exp(q)));
+}
+
+/** steps[u] = η·v[first + u·stride], expPlus/Minus[u] = expm1(±w_u·steps[u]). */
+@inline
+function prepareUnits(h: i32, x: usize, wOut: i32, v: usize, eta: f64, stride: i32, first: i32, steps: usize, ePlus: usize, eMinus: usize): void {
+  for (let u = 0; u < h; u++) {
+    const st = eta * load<f64>(f64At(v, first + u * stride));
+    store<f64>(f64At(steps, u), st);
+    const c = load<f64>(f64At(x, wOut + u)) * st;
+    store<f64>(f64At(ePlus, u), Math.expm1(c));
+    store<f64>(f64At(eMinus, u), Math.expm1(-c));
+  }
+}
+
+/** acc[accFirst + u·accStride] += row r's loss change for the h parameters of steps[] with input value a. */
+@inline
+function addRow(
+  h: i32, r: i32, a: f64, hidden: usize, x: usize, wOut: i32, bPtr: usize, p: usize, sigma: usize, softplus: usize,
+  steps: usize, ePlus: usize, eMinus: usize, acc: usize, accStride: i32, accFirst: i32,
+): void {
+  const zr = f64At(hidden, r * h);
+  const positive = load<f64>(f64At(bPtr, r)) > 0;
+  for (let u = 0; u < h; u++) {
+    const st = load<f64>(f64At(steps, u));
+    if (st == 0) continue;
+    const z = load<f64>(f64At(zr, u));
+    const dPre = -st * a;
+    const moved = z + dPre;
+    let da: f64;
+    let em: f64 = NaN;
+    if (z > 0) {
+      if (moved > 0) {
+        da = dPre;
+        if (a == 1) em = positive ? load<f64>(f64At(ePlus, u)) : load<f64>(f64At(eMinus, u));
+      } else da = -z;
+    } else if (moved > 0) da = moved;
+    else continue;
+    const dz = load<f64>(f64At(x, wOut + u)) * da;
+    if (dz != 0) {
+      const pa = f64At(acc, accFirst + u * accStride);
+      store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, dz, em));
+    }
+  }
+}
+
+/**
+ * Row sums of f_i(x) − f_i(x − η v_j e_j) for every parameter j of a one-hidden-layer network into out
+ * (not yet divided by N_i; the JS side adds the regulariser). x and v are in memory already.
+ */
+export function decreaseOneHidden(desc: usize, cdesc: usize, rows: i32, eta: f64): void {
+  const layers = di(desc, D_LAYERS);
+  const binary = di(desc, D_VALUES) == 0;
+  const bPtr = <usize>di(desc, D_B);
+  const x = <usize>di(desc, D_X);
+  const out = <usize>di(desc, D_OUT);
+  const zBase = <usize>di(desc, D_Z);
+  const wOffI = D_SIZES + layers + 1;
+  const bOffI = wOffI + layers;
+  const p0 = di(desc, D_SIZES);
+  const h = di(desc, D_SIZES + 1);
+  const w1 = di(desc, wOffI);
+  const b1 = di(desc, bOffI);
+  const wOut = di(desc, wOffI + 1);
+  const bOut = di(desc, bOffI + 1);
+  const d = bOut + 1;
+  const colPtr = ci(cdesc, C_COL_PTR);
+  const rowIdx = ci(cdesc, C_ROW_IDX);
+  const cscValues = ci(cdesc, C_CSC_VALUES);
+  const hidden = ci(cdesc, C_HIDDEN);
+  const p = ci(cdesc, C_P);
+  const sigma = ci(cdesc, C_SIGMA);
+  const softplus = ci(cdesc, C_SOFTPLUS);
+  const v = ci(cdesc, C_V);
+  const steps = ci(cdesc, C_STEPS);
+  const ePlus = ci(cdesc, C_EXP_PLUS);
+  const eMinus = ci(cdesc, C_EXP_MINUS);
+  const sums = ci(cdesc, C_SUMS);
+
+  transposeWeights(desc);
+  const z1 = f64At(zBase, 0);
+  for (let r = 0; r < rows; r++) {
+    const logit = binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
+    const q = -load<f64>(f64At(bPtr, r)) * logit;
+    store<f64>(f64At(p, r), q);
+    if (q > 0) {
+      const e = hostExp(-q);
+      store<f64>(f64At(softplus, r), q + hostLog1p(e));
+      store<f64>(f64At(sigma, r), 1 / (1 + e));
+    } else {
+      const e = hostExp(q);
+      store<f64>(f64At(softplus, r), hostLog1p(e));
+      store<f64>(f64At(sigma, r), e / (1 + e));
+    }
+    memory.copy(f64At(hidden, r * h), z1, <usize>h << 3);
+  }
+  memory.fill(out, 0, <usize>d << 3);
+  for (let j = 0; j < p0; j++) {
+    const start = load<i32>(colPtr + (<usize>j << 2));
+    const end = load<i32>(colPtr + (<usize>j << 2), 4);
+    if (start == end) continue;
+    prepareUnits(h, x, wOut, v, eta, p0, w1 + j, steps, ePlus, eMinus);
+    memory.fill(sums, 0, <usize>h << 3);
+    for (let k = start; k < end; k++) {
+      const r = load<i32>(rowIdx + (<usize>k << 2));
+      const a: f64 = binary ? 1.0 : load<f64>(f64At(cscValues, k));
+      addRow(h, r, a, hidden, x, wOut, bPtr, p, sigma, softplus, steps, ePlus, eMinus, sums, 1, 0);
+    }
+    for (let u = 0; u < h; u++) store<f64>(f64At(out, w1 + u * p0 + j), load<f64>(f64At(sums, u)));
+  }
+  prepareUnits(h, x, wOut, v, eta, 1, b1, steps, ePlus, eMinus);
+  for (let r = 0; r < rows; r++) addRow(h, r, 1.0, hidden, x, wOut, bPtr, p, sigma, softplus, steps, ePlus, eMinus, out, 1, b1);
+  const stepBias = eta * load<f64>(f64At(v, bOut));
+  const emBiasPlus = Math.expm1(stepBias);
+  const emBiasMinus = Math.expm1(-stepBias);
+  for (let r = 0; r < rows; r++) {
+    const zr = f64At(hidden, r * h);
+    for (let u = 0; u < h; u++) {
+      const a = load<f64>(f64At(zr, u));
+      if (!(a > 0)) continue;
+      const st = eta * load<f64>(f64At(v, wOut + u));
+      if (st != 0) {
+        const pa = f64At(out, wOut + u);
+        store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, -st * a, NaN));
+      }
+    }
+    if (stepBias != 0) {
+      const em = load<f64>(f64At(bPtr, r)) > 0 ? emBiasPlus : emBiasMinus;
+      const pa = f64At(out, bOut);
+      store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, -stepBias, em));
+    }
+  }
+}
