@@ -10,5 +10,5 @@ export type { HessianVectorProblem, OptimumOptions, OptimumResult } from './opti
 export { cachedOptimum, optimumCachePath } from './optimum-cache.js';
 export type { OptimumKey, CachedOptimum } from './optimum-cache.js';
 export { mlpSpec, MlpProblem, MlpShard, mlpLayout, mlpInitialize, mlpGradientFlops, MLP_OPTIONS } from './mlp.js';
-export type { MlpLayout, MlpKernelChoice, MlpCreateOptions } from './mlp.js';
+export type { MlpLayout, MlpKernelChoice, MlpCreateOptions, MlpSpec } from './mlp.js';
 export { initialPoint, INIT_RNG_STREAM } from './initial-point.js';

@@ -824,7 +824,13 @@ function hiddenValue(values: OptionValues | undefined): readonly number[] {
   return h as readonly number[];
 }
 
-export const mlpSpec: ProblemSpec & { readonly options: readonly OptionDecl[]; create(data: LabeledData, options: MlpCreateOptions): MlpProblem } = {
+/** A ProblemSpec whose problems expose the network (layout, shards, logits). */
+export interface MlpSpec extends ProblemSpec {
+  readonly options: readonly OptionDecl[];
+  create(data: LabeledData, options: MlpCreateOptions): MlpProblem;
+}
+
+export const mlpSpec: MlpSpec = {
   name: 'mlp',
   description: 'fully connected ReLU network, one logit, logistic loss + (λ/2)‖x‖² (non-convex)',
   defaultL2: 0,
