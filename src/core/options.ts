@@ -20,6 +20,8 @@ export interface OptionType<T extends OptionValue = OptionValue> {
   readonly accepts: string;
   /** Placeholder in `--help`, e.g. `<k>`; boolean options take no argument. */
   readonly takesArgument: boolean;
+  /** The value itself is a list (hosvd ranks, dims): in an experiment's matrix, alternatives are lists of lists. */
+  readonly list?: boolean;
   fromText(text: string): T | undefined;
   fromValue(value: unknown): T | undefined;
   /** Canonical text (params column, run ids, legends). */
@@ -36,6 +38,8 @@ export interface OptionDecl<T extends OptionValue = OptionValue> {
   readonly default?: T;
   /** Help text for a default that is not a static value, e.g. "⌈log2 d⌉". */
   readonly defaultText?: string;
+  /** A default computed from the problem's dimension d, once it is known (index bits, hosvd dims). */
+  readonly derive?: (context: { readonly d: number }) => T;
   readonly required?: boolean;
   readonly help: string;
   readonly record: OptionRecord;
@@ -54,6 +58,8 @@ export class OptionError extends UsageError {
     readonly detail: string,
   ) {
     super(`${flagName(option)}: ${detail}`);
+    // It is a usage error that names its option; messages and logs call it so.
+    this.name = 'UsageError';
   }
   /** The message with the option as the user wrote it: a flag, or a YAML key path. */
   render(how: 'flag' | { yamlPath: string }): string {
@@ -151,6 +157,7 @@ export function integerList(min: number, formatSeparator = ','): OptionType<read
   return {
     accepts: `one integer ≥ ${min} or a comma-separated list of them (e.g. 2 or 2,3,2)`,
     takesArgument: true,
+    list: true,
     fromText: (t) => {
       const parts = t.split(',').map((p) => decimal(p));
       return parts.length > 0 && parts.every(each) ? (parts as number[]) : undefined;

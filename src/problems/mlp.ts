@@ -15,7 +15,7 @@
  * first-layer weight gradient accumulates transposed (input-major) and is transposed back at the end.
  */
 import { DcompError } from '../core/errors.js';
-import { declare, integerList, real, type OptionDecl, type OptionValues } from '../core/options.js';
+import { declare, integerList, OptionError, real, type OptionDecl, type OptionValues } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import { selectRows, toCsc, type CscMatrix } from '../data/csr.js';
 import type { CsrMatrix, LabeledData } from '../data/types.js';
@@ -805,40 +805,42 @@ export const MLP_OPTIONS: readonly OptionDecl[] = [
     default: [32],
     help: 'mlp hidden layer widths, e.g. 32 or 64,32 (ReLU)',
     record: 'params',
-    placeholder: '<h1,h2,…>',
+    placeholder: 'h1,h2,…',
   }),
-  declare('l2', real({ min: 0 }), { default: 0, help: 'λ of the (λ/2)‖x‖² term', record: 'column', placeholder: '<λ>' }),
+  declare('l2', real({ min: 0 }), { default: 0, help: 'regularisation λ ≥ 0', record: 'column' }),
 ];
 
-/** Options of `mlpSpec.create`: the shards and the effective values of the declared options. */
+/** Options of `mlpSpec.create`: the shards, the declared options' values, and (tests, perf) the kernels. */
 export interface MlpCreateOptions extends ProblemOptions {
-  values?: OptionValues;
   kernels?: MlpKernelChoice;
 }
 
 function hiddenValue(values: OptionValues | undefined): readonly number[] {
   const h = values?.hidden ?? [32];
   if (!Array.isArray(h) || h.length === 0 || !h.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new DcompError(`--hidden: expected one integer ≥ 1 or a comma-separated list of them, got ${String(h)}`);
+    throw new OptionError('hidden', `expected one integer ≥ 1 or a comma-separated list of them, got ${String(h)}`);
   }
   return h as readonly number[];
 }
 
+function lambdaValue(values: OptionValues | undefined): number {
+  const l2 = values?.l2 ?? 0;
+  if (typeof l2 !== 'number' || !(Number.isFinite(l2) && l2 >= 0)) throw new OptionError('l2', `expected a finite number ≥ 0, got ${String(l2)}`);
+  return l2;
+}
+
 /** A ProblemSpec whose problems expose the network (layout, shards, logits). */
 export interface MlpSpec extends ProblemSpec {
-  readonly options: readonly OptionDecl[];
   create(data: LabeledData, options: MlpCreateOptions): MlpProblem;
 }
 
 export const mlpSpec: MlpSpec = {
   name: 'mlp',
   description: 'fully connected ReLU network, one logit, logistic loss + (λ/2)‖x‖² (non-convex)',
-  defaultL2: 0,
-  convex: false,
   options: MLP_OPTIONS,
+  convex: false,
+  seededInitialization: true,
   create(data: LabeledData, options: MlpCreateOptions): MlpProblem {
-    const l2 = options.values?.l2 ?? options.l2 ?? 0;
-    if (typeof l2 !== 'number' || !(Number.isFinite(l2) && l2 >= 0)) throw new DcompError(`--l2: expected a number ≥ 0, got ${String(l2)}`);
-    return new MlpProblem(data, hiddenValue(options.values), l2, options.shards, { kernels: options.kernels });
+    return new MlpProblem(data, hiddenValue(options.values), lambdaValue(options.values), options.shards, { kernels: options.kernels });
   },
 };
