@@ -104,7 +104,12 @@ function describeOptions(options: ReadonlyMap<string, OptionValue>): string {
 export function expandExperiment(experiment: Experiment, contentOf?: (config: RunConfig) => RunContent | undefined): RunUnit[] {
   const candidates: Array<{ options: Map<string, OptionValue>; explicit: ReadonlySet<string> }> = [];
   const none: ReadonlySet<string> = new Set();
-  for (const dataset of experiment.datasets) {
+  // Without a method at the top level or in the matrix, the runs are the include entries' alone.
+  const hasMethod = [...experiment.defaults, ...experiment.matrix].some(([k]) => k === 'method');
+  if (!hasMethod && experiment.include.length === 0) {
+    throw new UsageError(`${experiment.file}: method: no run names a method; give \`method\` at the top level, in \`matrix\` or in \`include\` entries`);
+  }
+  for (const dataset of hasMethod ? experiment.datasets : []) {
     const dims = dimensions([['dataset', [dataset]]], experiment.defaults, experiment.matrix);
     for (const run of product(dims)) {
       if (!experiment.exclude.some((entry) => matches(run, entry))) candidates.push({ options: run, explicit: none });

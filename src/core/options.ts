@@ -95,9 +95,11 @@ export function decimal(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
-export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER): OptionType<number> {
-  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
-  const accepts = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
+/** An integer in [min, max]; `max` undefined means up to 2^53 − 1 without saying so (counts, sizes). */
+export function integer(min: number, max?: number): OptionType<number> {
+  const top = max ?? Number.MAX_SAFE_INTEGER;
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= top;
+  const accepts = max === undefined ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
   return {
     accepts,
     takesArgument: true,
