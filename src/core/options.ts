@@ -185,6 +185,17 @@ export function text(accepts: string, check: (s: string) => boolean = (s) => s !
   };
 }
 
+/**
+ * A declared option's value in `values`, or its declared default; a required option that is missing is
+ * an OptionError. Specs read their options with this, so a direct `create` (tests, tools) gets the
+ * same defaults as a run.
+ */
+export function valueOf<T extends OptionValue>(values: OptionValues, decl: OptionDecl<T>): T {
+  const v = values[decl.name] ?? decl.default;
+  if (v === undefined) throw new OptionError(decl.name, `required: ${decl.help} (${decl.type.accepts})`);
+  return v as T;
+}
+
 export function declare<T extends OptionValue>(name: string, type: OptionType<T>, rest: Omit<OptionDecl<T>, 'name' | 'type'>): OptionDecl<T> {
   return { name, type, ...rest };
 }
