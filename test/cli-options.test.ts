@@ -38,9 +38,13 @@ test('the same mistake in an experiment file is named by its YAML key', () => {
   const text = 'name: t\nspec_version: 2\ndatasets: [mushrooms]\ninclude:\n  - {method: cgd, compressor: imp-b, k: 3, inner_steps: 0}\n';
   assert.throws(() => expandExperiment(parseExperiment(text, 'x.yaml')), /x\.yaml: include\[0\]\.inner_steps: expected an integer ≥ 1, got 0/);
   const wrong = 'name: t\nspec_version: 2\ndatasets: [mushrooms]\ninclude:\n  - {method: cgd, compressor: topk, k: 3, inner_steps: 4}\n';
-  assert.throws(() => expandExperiment(parseExperiment(wrong, 'x.yaml')), /x\.yaml: run .*: inner_steps: does not apply/);
+  assert.throws(() => expandExperiment(parseExperiment(wrong, 'x.yaml')), /x\.yaml: inner_steps: does not apply to any run of include\[0\] \(it is read by compressor imp-b, compressor imp-c\)/);
+  // dropped where it does not apply, kept where it does
+  const mixed = 'name: t\nspec_version: 2\ndatasets: [mushrooms]\ninclude:\n  - {method: cgd, compressor: [imp-a, imp-b], k: 3, inner_steps: 4, step: 0.5}\n';
+  const runs = expandExperiment(parseExperiment(mixed, 'x.yaml')).map((u) => u.runs[0].config.options);
+  assert.deepEqual(runs.map((o) => o.inner_steps), [undefined, 4]);
   const unused = 'name: t\nspec_version: 2\ndatasets: [mushrooms]\nranks: 2\nmatrix:\n  method: [cgd]\n  compressor: [topk]\n  k: [1]\n';
-  assert.throws(() => expandExperiment(parseExperiment(unused, 'x.yaml')), /ranks: does not apply to any run of the experiment/);
+  assert.throws(() => expandExperiment(parseExperiment(unused, 'x.yaml')), /ranks: does not apply to any run of the matrix and top-level options/);
 });
 
 test('a version-1 experiment file is refused with what changed and how to update it', () => {
