@@ -69,12 +69,12 @@ function dimensions(dataset: OptionLists, defaults: OptionLists, overrides: Opti
 }
 
 /**
- * The options of one product cell as raw options by declared name. Options from the top level or the
- * matrix that do not apply to this cell's problem, compressor or method are dropped (so that
- * `compressor: [identity, topk]` with `k: [1, 10]` is three runs); `explicit` ones (an include entry's
- * own keys) are kept, so that normalizeConfig reports them. Returns the dropped names too.
+ * The options of one product cell as raw options by declared name. Options that do not apply to this
+ * cell's problem, compressor or method are dropped (so that `compressor: [identity, topk]` with
+ * `k: [1, 10]` is three runs); expandExperiment reports an option that applies to no cell of its part
+ * of the file. Returns the dropped names too.
  */
-function cellOptions(options: ReadonlyMap<string, OptionValue>, explicit: ReadonlySet<string>): { raw: RawOptions; dropped: string[] } {
+function cellOptions(options: ReadonlyMap<string, OptionValue>): { raw: RawOptions; dropped: string[] } {
   const raw: Record<string, OptionValue> = Object.fromEntries(options);
   const dropped: string[] = [];
   let applicable: ReadonlyMap<string, unknown>;
@@ -84,7 +84,7 @@ function cellOptions(options: ReadonlyMap<string, OptionValue>, explicit: Readon
     return { raw, dropped }; // normalizeConfig reports the bad method/problem/compressor
   }
   for (const key of Object.keys(raw)) {
-    if (!applicable.has(key) && !explicit.has(key) && OPTIONS.has(key)) {
+    if (!applicable.has(key) && OPTIONS.has(key)) {
       delete raw[key];
       dropped.push(key);
     }
@@ -102,30 +102,39 @@ function describeOptions(options: ReadonlyMap<string, OptionValue>): string {
  * data (run_id hashes content, spec v2 §6); without it ids cover the configuration only.
  */
 export function expandExperiment(experiment: Experiment, contentOf?: (config: RunConfig) => RunContent | undefined): RunUnit[] {
-  const candidates: Array<{ options: Map<string, OptionValue>; explicit: ReadonlySet<string> }> = [];
-  const none: ReadonlySet<string> = new Set();
-  for (const dataset of experiment.datasets) {
+  // `part`: where the cell's options come from (the main product, or include entry i), for the check
+  // that every option given in a part applies to at least one of its runs.
+  const candidates: Array<{ options: Map<string, OptionValue>; part: string }> = [];
+  // Without a method at the top level or in the matrix, the runs are the include entries' alone.
+  const hasMethod = [...experiment.defaults, ...experiment.matrix].some(([k]) => k === 'method');
+  if (!hasMethod && experiment.include.length === 0) {
+    throw new UsageError(`${experiment.file}: method: no run names a method; give \`method\` at the top level, in \`matrix\` or in \`include\` entries`);
+  }
+  for (const dataset of hasMethod ? experiment.datasets : []) {
     const dims = dimensions([['dataset', [dataset]]], experiment.defaults, experiment.matrix);
     for (const run of product(dims)) {
-      if (!experiment.exclude.some((entry) => matches(run, entry))) candidates.push({ options: run, explicit: none });
+      if (!experiment.exclude.some((entry) => matches(run, entry))) candidates.push({ options: run, part: 'the matrix and top-level options' });
     }
   }
-  for (const entry of experiment.include) {
+  experiment.include.forEach((entry, i) => {
     const datasets: OptionValue[] = entry.some(([k]) => k === 'dataset') ? [] : [...experiment.datasets];
     const dims = dimensions(datasets.length > 0 ? [['dataset', datasets]] : [], experiment.defaults, entry);
-    const explicit = new Set(entry.map(([k]) => k));
-    for (const run of product(dims)) candidates.push({ options: run, explicit });
-  }
+    for (const run of product(dims)) candidates.push({ options: run, part: `include[${i}]` });
+  });
 
   const seen = new Set<string>();
   const runs: PlannedRun[] = [];
-  const used = new Set<string>();
-  const given = new Set<string>();
-  for (const { options, explicit } of candidates) {
-    const { raw, dropped } = cellOptions(options, explicit);
+  const given = new Map<string, Set<string>>();
+  const used = new Map<string, Set<string>>();
+  for (const { options, part } of candidates) {
+    const { raw, dropped } = cellOptions(options);
+    if (!given.has(part)) {
+      given.set(part, new Set());
+      used.set(part, new Set());
+    }
     for (const key of options.keys()) {
-      given.add(key);
-      if (!dropped.includes(key)) used.add(key);
+      given.get(part)!.add(key);
+      if (!dropped.includes(key)) used.get(part)!.add(key);
     }
     let config: RunConfig;
     try {
@@ -140,11 +149,14 @@ export function expandExperiment(experiment: Experiment, contentOf?: (config: Ru
     seen.add(dedupe);
     runs.push({ config, id: runId(config, contentOf?.(config)) });
   }
-  // An option that applies to no run at all is a mistake in the file, not something to drop.
-  const unused = [...given].filter((k) => !used.has(k));
-  if (unused.length > 0 && candidates.length > 0) {
-    throw new UsageError(`${experiment.file}: ${unused.map((k) => `${k}: does not apply to any run of the experiment (it is read by ${OPTIONS.get(k)?.owners.join(', ') ?? 'no registered spec'})`).join('\n')}`);
+  // An option that applies to no run of its part of the file is a mistake, not something to drop.
+  const unused: string[] = [];
+  for (const [part, keys] of given) {
+    for (const k of keys) {
+      if (!used.get(part)!.has(k)) unused.push(`${experiment.file}: ${k}: does not apply to any run of ${part} (it is read by ${OPTIONS.get(k)?.owners.join(', ') ?? 'no registered spec'})`);
+    }
   }
+  if (unused.length > 0) throw new UsageError(unused.join('\n'));
   if (runs.length === 0) throw new UsageError(`${experiment.file}: the experiment expands to no runs (every product run is excluded); check matrix, exclude and include`);
 
   if (experiment.select === 'all') return runs.map((run, index) => ({ index, runs: [run] }));

@@ -95,9 +95,11 @@ export function decimal(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
-export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER): OptionType<number> {
-  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
-  const accepts = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
+/** An integer in [min, max]; `max` undefined means up to 2^53 − 1 without saying so (counts, sizes). */
+export function integer(min: number, max?: number): OptionType<number> {
+  const top = max ?? Number.MAX_SAFE_INTEGER;
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= top;
+  const accepts = max === undefined ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
   return {
     accepts,
     takesArgument: true,
@@ -181,6 +183,17 @@ export function text(accepts: string, check: (s: string) => boolean = (s) => s !
     fromValue: (v) => (typeof v === 'string' && check(v) ? v : typeof v === 'number' && check(String(v)) ? String(v) : undefined),
     format: (v) => v,
   };
+}
+
+/**
+ * A declared option's value in `values`, or its declared default; a required option that is missing is
+ * an OptionError. Specs read their options with this, so a direct `create` (tests, tools) gets the
+ * same defaults as a run.
+ */
+export function valueOf<T extends OptionValue>(values: OptionValues, decl: OptionDecl<T>): T {
+  const v = values[decl.name] ?? decl.default;
+  if (v === undefined) throw new OptionError(decl.name, `required: ${decl.help} (${decl.type.accepts})`);
+  return v as T;
 }
 
 export function declare<T extends OptionValue>(name: string, type: OptionType<T>, rest: Omit<OptionDecl<T>, 'name' | 'type'>): OptionDecl<T> {
