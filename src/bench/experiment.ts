@@ -35,6 +35,11 @@ export interface Experiment {
   readonly include: readonly OptionLists[];
   /** `best`: of the runs that differ only in `step`, keep the one with the lowest final ‖∇f‖². */
   readonly select: 'all' | 'best';
+  /**
+   * What `select: best` minimises at the last row: `grad_norm_sq` (default; the EF21 paper's criterion)
+   * or `loss` (for non-convex problems such as mlp, where a dead ReLU network has a tiny gradient).
+   */
+  readonly selectBy: 'grad_norm_sq' | 'loss';
   /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
   readonly plot: { readonly x?: string; readonly y?: string };
 }
@@ -73,7 +78,7 @@ const V1_TO_V2 =
   'run_id hashes the dataset content, and an option that does not apply to a run is an error. ' +
   'To update: set `spec_version: 2`, rerun (results go to results/<name>/2/), and compare against results of version 2 only';
 
-const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include'];
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'select_by', 'plot', 'matrix', 'exclude', 'include'];
 
 /** Collects every problem in the file before failing, so one edit fixes them all. */
 class Problems {
@@ -296,6 +301,7 @@ export function parseExperiment(text: string, file: string): Experiment {
     exclude,
     include,
     select: select ?? 'all',
+    selectBy: (root.select_by === undefined ? 'grad_norm_sq' : problems.check(oneOf(['grad_norm_sq', 'loss']), root.select_by, 'select_by')) as 'grad_norm_sq' | 'loss',
     plot,
   };
 }

@@ -13,7 +13,7 @@ import { DataFormatError, DcompError } from '../core/errors.js';
 import { OptionError } from '../core/options.js';
 import { loadDataset } from '../data/resolve.js';
 import type { LibsvmFile } from '../data/libsvm.js';
-import { splitShards } from '../data/split.js';
+import { HOLDOUT_RNG_STREAM, holdoutSplit, splitShards } from '../data/split.js';
 import type { LabeledData } from '../data/types.js';
 import { checkX0Length, parseX0, readX0File, X0_ACCEPTS } from '../data/x0.js';
 import { compressorSpec } from '../compressors/registry.js';
@@ -78,12 +78,19 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   const locations = { dataDir: environment.dataDir, envDataDir: environment.envDataDir, cacheDir: environment.cacheDir, onDownloadProgress: environment.onDownloadProgress };
 
   // loadDataset verifies a named dataset's checksum against the registry.
-  const data = await loadDataset(config.dataset, { ...locations, features: config.features });
-  if (config.workers > data.X.rows) throw new OptionError('workers', `expected at most ${data.X.rows} (the rows of ${config.dataset}), got ${config.workers}`);
-  let test: LibsvmFile | undefined;
+  const loaded = await loadDataset(config.dataset, { ...locations, features: config.features });
+  // --holdout f (spec v2 §1): before the split, the rows are permuted on the run's own 'holdout' stream
+  // and the last ⌈f·N⌉ become the test set.
+  const held = config.holdout === undefined ? undefined : holdoutSplit(loaded, config.holdout, createRng(config.seed, HOLDOUT_RNG_STREAM));
+  const data: LabeledData = held?.train ?? loaded;
+  if (config.workers > data.X.rows) throw new OptionError('workers', `expected at most ${data.X.rows} (the training rows of ${config.dataset}), got ${config.workers}`);
+  let test: LabeledData | undefined = held?.test;
+  let testSha: string | undefined;
   if (config.test !== undefined) {
     try {
-      test = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
+      const file: LibsvmFile = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
+      test = file;
+      testSha = file.sha256;
     } catch (err) {
       // The usual cause: the test file has features the training file never uses (a1a vs a9a).
       if (err instanceof DataFormatError && /exceeds --features/.test(err.message) && config.features === undefined) {
@@ -110,11 +117,11 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   const optimum = problem.convex
     ? cachedOptimum(
         problem,
-        { datasetSha256: data.sha256, problem: config.problem, l2: config.options.l2 as number, split: config.split, workers: config.workers, seed: config.seed, shardSizes: config.shard_sizes },
+        { datasetSha256: loaded.sha256, problem: config.problem, l2: config.options.l2 as number, split: config.split, workers: config.workers, seed: config.seed, shardSizes: config.shard_sizes, holdout: config.holdout },
         environment.cacheDir,
       )
     : undefined;
-  const content: RunContent = { dataset: data.sha256, test: test?.sha256, x0: start.sha256 };
+  const content: RunContent = { dataset: loaded.sha256, test: testSha, x0: start.sha256 };
   return {
     config,
     runId: runId(config, content),

@@ -292,7 +292,7 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   const t0 = Date.now();
   let outcome;
   try {
-    outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal });
+    outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal, selectBy: experiment.selectBy });
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
