@@ -106,6 +106,9 @@ export function expandExperiment(experiment: Experiment): RunUnit[] {
   const runs: PlannedRun[] = [];
   for (const options of candidates) {
     let config: RunConfig;
+    if (!options.has('method')) {
+      throw new UsageError(`${experiment.file}: run ${describeOptions(options)}: no method; set \`method:\` at the top level, as a matrix key or in the include entry (known: ${[...METHODS.keys()].join(', ')})`);
+    }
     try {
       config = normalizeConfig(toPartialConfig(options));
     } catch (err) {

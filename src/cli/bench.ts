@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -9,17 +9,20 @@ import { runBench, type BenchHooks } from '../bench/bench.js';
 import { loadExperiment } from '../bench/experiment.js';
 import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit } from '../bench/matrix.js';
 import { defaultJobs, WorkerPool } from '../bench/pool.js';
-import { planResume } from '../bench/resume.js';
+import { planResume, type ResumePlan } from '../bench/resume.js';
 import { parseShard, type Shard } from '../bench/shard.js';
 import type { RunResult } from '../bench/types.js';
 import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
 import { defaultLogScale, renderTerminalPlot, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
+import { describeFsError } from '../data/libsvm.js';
 import { resolveDataset } from '../data/resolve.js';
 import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
 import { parseInteger } from './options.js';
+import { claimOutput, stdoutStream, type OutputStream } from './output.js';
+import { datasetLocations, datasetInputPaths } from './paths.js';
 
 const DEFAULT_EXPERIMENT = 'experiments/default.yaml';
 
@@ -205,6 +208,7 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   const experimentFile = resolveExperimentFile(fileArg);
   const experiment = loadExperiment(experimentFile, fileArg);
   const allUnits = expandExperiment(experiment);
+  if (allUnits.length === 0) throw new UsageError(`${fileArg}: the experiment expands to no runs (exclude: removes every run of the matrix); nothing to do`);
   const units = shardUnits(allUnits, opts.shard);
   const shardNote = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${allUnits.length})` : '';
 
@@ -218,65 +222,77 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   const toStdout = out === '-';
   if (toStdout && opts.resume) throw new UsageError('--resume: needs an output file (--out FILE), not stdout');
 
-  let resumeFrom = { keepBytes: 0, done: 0, droppedLines: 0 };
-  if (opts.resume && !toStdout && existsSync(out)) {
-    resumeFrom = planResume(readFileSync(out, 'utf8'), out, units, experiment.name);
-  }
-  const todo = units.slice(resumeFrom.done);
-
   if (opts.dryRun) {
+    const resumeFrom = opts.resume && existsSync(out) ? planResume(readOutput(out), out, units, experiment.name) : { done: 0, damage: undefined };
     const lines = units.map((u, i) => `${String(u.index + 1).padStart(4)}  ${i < resumeFrom.done ? '(done) ' : ''}${describeUnit(u)}`);
     process.stdout.write(`# ${experiment.name}: ${units.length} runs${shardNote}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
-    log(`dry run: would run ${todo.length} of ${units.length} runs${opts.resume ? ` (--resume: ${resumeFrom.done} already complete in ${out})` : ''} and write ${toStdout ? 'stdout' : out}`);
+    if (resumeFrom.damage) log(`resume: ${resumeFrom.damage}; it and the runs after it would be recomputed`);
+    log(`dry run: would run ${units.length - resumeFrom.done} of ${units.length} runs${opts.resume ? ` (--resume: ${resumeFrom.done} already complete in ${out})` : ''} and write ${toStdout ? 'stdout' : out}`);
     return;
   }
 
+  // The output is claimed before anything runs: a bad path, a second bench on the same file or an
+  // --out that is one of the inputs fails now, and the file cannot change between resume's read and cut.
+  const locations = datasetLocations(opts.dataDir);
+  const datasetSpecs = units.flatMap((u) => u.runs.flatMap((r) => (r.config.test === undefined ? [r.config.dataset] : [r.config.dataset, r.config.test])));
+  const claim = toStdout
+    ? undefined
+    : claimOutput(out, {
+        inputs: [experimentFile, ...datasetInputPaths(new Set(datasetSpecs), locations)],
+        command: `dcomp bench ${fileArg}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`,
+        createDirectories: opts.out === undefined,
+      });
+  let resumeFrom: ResumePlan = { keepBytes: 0, done: 0, droppedLines: 0 };
+  let output: OutputStream;
+  let environment: RunEnvironment;
   const policy = terminalPolicy({ quiet: opts.quiet });
+  try {
+    if (claim && opts.resume && existsSync(out)) resumeFrom = planResume(readOutput(out), out, units, experiment.name);
+    environment = runEnvironment(opts.dataDir, policy);
+    const resolved = await prefetchDatasets(units.slice(resumeFrom.done), environment);
+    claim?.checkInputs(resolved);
+    // A file written with write+fsync per run (a crash loses at most the run being written), or stdout.
+    output = claim ? claim.openStream({ keepBytes: resumeFrom.keepBytes, syncEachWrite: true }) : stdoutStream();
+  } catch (err) {
+    claim?.release();
+    throw err;
+  }
+  const todo = units.slice(resumeFrom.done);
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, todo.reduce((s, u) => s + u.runs.length, 0))));
 
-  // Output: a file written with write+fsync per run (so a crash loses at most the run being written), or stdout.
-  let fd: number | undefined;
-  let write: (text: string) => void;
-  if (toStdout) {
-    write = (text) => {
-      process.stdout.write(text);
-    };
-  } else {
-    mkdirSync(dirname(resolve(out)), { recursive: true });
-    if (opts.resume && existsSync(out) && resumeFrom.keepBytes > 0) {
-      if (statSync(out).size !== resumeFrom.keepBytes) truncateSync(out, resumeFrom.keepBytes);
-      fd = openSync(out, 'a');
-    } else {
-      fd = openSync(out, 'w');
-    }
-    const handle = fd;
-    write = (text) => {
-      writeSync(handle, text);
-      fsyncSync(handle);
-    };
-  }
-  if (resumeFrom.keepBytes === 0) write(csvHeader(true));
+  if (resumeFrom.damage) log(`resume: ${resumeFrom.damage}; it and the ${units.length - resumeFrom.done - 1} run(s) after it are recomputed`);
   if (opts.resume && !toStdout && (resumeFrom.done > 0 || resumeFrom.droppedLines > 0)) {
-    log(`resume: ${resumeFrom.done} of ${units.length} runs already complete in ${out}${resumeFrom.droppedLines > 0 ? `; dropped ${resumeFrom.droppedLines} line(s) of a partial run` : ''}`);
+    log(`resume: ${resumeFrom.done} of ${units.length} runs already complete in ${out}${resumeFrom.droppedLines > 0 ? `; dropped ${resumeFrom.droppedLines} line(s) after them` : ''}`);
   }
   const runCount = todo.reduce((sum, u) => sum + u.runs.length, 0);
   if (!opts.quiet && !policy.progress) {
     log(`bench ${experiment.name}: ${todo.length} runs${runCount > todo.length ? ` (${runCount} with the step sweeps)` : ''}${shardNote}, ${jobs} job(s), writing ${toStdout ? 'stdout' : out}`);
   }
 
-  const written: string[] = [];
-  const keep = toStdout && opts.plot && !opts.quiet;
-  const sink = keep
-    ? (text: string) => {
-        written.push(text);
-        write(text);
-      }
-    : write;
-
-  const environment = runEnvironment(opts.dataDir, policy);
-  await prefetchDatasets(todo, environment);
   const controller = new AbortController();
   const pool = new WorkerPool(jobs, environment);
+  const written: string[] = [];
+  const keep = toStdout && opts.plot && !opts.quiet;
+  let writeError: unknown;
+  const sink = (text: string) => {
+    if (keep) written.push(text);
+    try {
+      output.write(text);
+    } catch (err) {
+      // Nothing more can be recorded: stop the runs now rather than compute rows that would be lost.
+      writeError ??= err;
+      controller.abort();
+      void pool.terminate();
+      throw err;
+    }
+  };
+  try {
+    if (resumeFrom.keepBytes === 0) sink(csvHeader(true));
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
+
   let signalName: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalName) process.exit(sig === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
@@ -292,13 +308,16 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   let outcome;
   try {
     outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal });
+  } catch (err) {
+    throw writeError ?? err;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await pool.close();
-    if (fd !== undefined) closeSync(fd);
+    output.close();
   }
+  if (writeError !== undefined) throw writeError;
 
   const total = resumeFrom.done + outcome.written;
   if (outcome.interrupted || signalName) {
@@ -334,7 +353,7 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
  * the workers start, so that parallel runs do not each try the same download. A dataset that cannot be
  * had is reported here; its runs then record the error and the rest of the matrix goes on.
  */
-async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvironment): Promise<void> {
+async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvironment): Promise<string[]> {
   const names = new Set<string>();
   for (const unit of units) {
     for (const run of unit.runs) {
@@ -342,11 +361,22 @@ async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvir
       if (run.config.test !== undefined) names.add(run.config.test);
     }
   }
+  const paths: string[] = [];
   for (const name of names) {
     try {
-      await resolveDataset(name, environment);
+      paths.push((await resolveDataset(name, environment)).path);
     } catch (err) {
       log(`dcomp: dataset ${name} is not available, its runs will be recorded as errored: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+  return paths;
+}
+
+/** The existing output, for --resume. */
+function readOutput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DcompError(`${file}: --resume: cannot read: ${describeFsError(err)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DcompError } from '../core/errors.js';
 import { loadExperiment } from '../bench/experiment.js';
@@ -6,6 +6,7 @@ import { expandExperiment } from '../bench/matrix.js';
 import { mergeShards } from '../bench/shard.js';
 import { resolveExperimentFile } from './bench.js';
 import { log } from './io.js';
+import { writeOutputFile } from './output.js';
 
 const HELP = `
 The shards' runs are put back in matrix order, which merge takes from the experiment file (the CSV
@@ -24,7 +25,8 @@ export function mergeCommand(): Command {
     .option('--out <file>', 'merged CSV (default: stdout)', '-')
     .addHelpText('after', HELP)
     .action((files: string[], opts: { experiment: string; out: string }) => {
-      const experiment = loadExperiment(resolveExperimentFile(opts.experiment), opts.experiment);
+      const experimentFile = resolveExperimentFile(opts.experiment);
+      const experiment = loadExperiment(experimentFile, opts.experiment);
       const units = expandExperiment(experiment);
       const inputs = files.map((file) => {
         try {
@@ -34,10 +36,10 @@ export function mergeCommand(): Command {
         }
       });
       const merged = mergeShards(inputs, units, experiment.name);
-      if (merged.duplicates.length > 0) log(`merge: ${merged.duplicates.length} run(s) appear in several files; kept the first file's copy: ${merged.duplicates.join(', ')}`);
+      if (merged.duplicates.length > 0) log(`merge: ${merged.duplicates.length} run(s) appear in several files; identical apart from time_ms, kept the first file's copy: ${merged.duplicates.join(', ')}`);
       if (opts.out === '-') process.stdout.write(merged.text);
       else {
-        writeFileSync(opts.out, merged.text);
+        writeOutputFile(opts.out, merged.text, { inputs: [experimentFile, ...files], command: `dcomp merge --out ${opts.out}` });
         log(`merge: ${merged.runs} runs from ${files.length} file(s) → ${opts.out}`);
       }
     });
