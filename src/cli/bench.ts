@@ -32,8 +32,14 @@ Experiment files are documented in docs/bench.md. Runs are written in matrix ord
 on --jobs (apart from time_ms).
 
 Interrupting: Ctrl-C (SIGINT) or SIGTERM stops at once, keeps every run already written, and exits 130
-(SIGINT) or 143 (SIGTERM). After a crash or kill -9, rerun with --resume: a partial trailing run is
-dropped, completed runs are skipped, and the final file equals an uninterrupted bench's.
+(SIGINT) or 143 (SIGTERM). After a crash or kill -9, rerun with --resume: the runs at the start of the
+file that are exactly the rows their configuration implies are kept, the first that is not (a partial
+last run, or a missing, doubled or altered row, which is reported) is recomputed with every run after
+it, and the final file equals an uninterrupted bench's.
+
+The output is locked (FILE.lock) while a bench writes it: a second one on the same file is refused,
+naming the first. An --out that is the experiment file or a dataset is refused; an explicit --out's
+directory must exist (the default results/ directories are created).
 
 Exit codes: 0 every run completed; 1 a run diverged or errored (all runs are still recorded) or the
 experiment failed; 2 bad usage or an invalid experiment file; 130/143 interrupted.
@@ -193,7 +199,7 @@ export function benchCommand(): Command {
     .option('--dry-run', 'validate and print the plan (runs, output file, what --resume would skip) without running')
     .option('--jobs <n>', 'runs in parallel (worker threads; default: the number of cores)', parseInteger(1))
     .option('--out <file>', `CSV output file, or - for stdout (default results/<experiment>/${SPEC_VERSION}/results.csv)`)
-    .option('--resume', 'continue an interrupted bench: keep the complete runs of --out, drop a partial last one, run the rest')
+    .option('--resume', 'continue an interrupted bench: keep the runs of --out proven complete, recompute from the first that is not')
     .option('--shard <i/m>', 'run only the i-th of m deterministic slices of the matrix (runs whose index ≡ i−1 mod m); join with dcomp merge', parseShard)
     .option('--quiet', 'no progress bars, per-run lines or plot; only failures and the summary')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')

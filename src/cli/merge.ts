@@ -11,7 +11,10 @@ import { writeOutputFile } from './output.js';
 const HELP = `
 The shards' runs are put back in matrix order, which merge takes from the experiment file (the CSV
 holds run ids, not positions): the result is byte for byte the file an unsharded bench writes (apart
-from time_ms). Every run of the experiment must be present once; missing or foreign runs are errors.
+from time_ms). Every run of the experiment must be present; missing or foreign runs are errors (exit 2).
+Nothing is trusted: a missing column, a run's rows that are not exactly those its configuration
+implies, a run twice in one file, or two different copies of a run in two files (time_ms aside) is an
+error naming the file and line (exit 1); identical copies are kept once.
 
 Example (Slurm array, see docs/cluster.md):
   $ dcomp bench my.yaml --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT --out shards/$SLURM_ARRAY_TASK_ID.csv
