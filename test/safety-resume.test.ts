@@ -10,7 +10,8 @@ import type { RunExecutor } from '../src/bench/pool.js';
 import { planResume } from '../src/bench/resume.js';
 import { isLoggedIteration, loggedIterations } from '../src/bench/schedule.js';
 import { mergeShards } from '../src/bench/shard.js';
-import type { MetricRow, RunConfig } from '../src/bench/types.js';
+import type { MetricRow, RunConfig, RunLabels } from '../src/bench/types.js';
+import { normalizeConfig } from '../src/bench/config.js';
 import { DataFormatError, DcompError, UsageError } from '../src/core/errors.js';
 import { compareTables, requiredColumns, DEFAULT_TOLERANCES } from '../src/report/compare.js';
 import { csvHeader } from '../src/report/csv.js';
@@ -19,8 +20,10 @@ import { parseResultsCsv } from '../src/report/read-csv.js';
 const ITERS = 10;
 const LOG_EVERY = 3; // logs 0, 3, 6, 9 and the last, 10
 
+const LABELS: RunLabels = { stepUsed: 0.5, params: '', x0: 'zeros', backend: 'cpu', device: 'cpu', precision: 'float64' };
+
 function config(k: number): RunConfig {
-  return { dataset: 'd', problem: 'logreg', method: 'cgd', compressor: 'topk', k, workers: 2, split: 'iid', seed: 0, step: 'theory', iters: ITERS, logEvery: LOG_EVERY, floatBits: 32, x0: 'zeros', backend: 'cpu' };
+  return normalizeConfig({ dataset: 'd', method: 'cgd', compressor: 'topk', k, workers: 2, iters: ITERS, log_every: LOG_EVERY });
 }
 
 function rowsAt(iterations: readonly number[]): MetricRow[] {
@@ -32,13 +35,14 @@ type Behaviour = 'ok' | 'diverge-unlogged' | 'error-at-start';
 /** Results depend only on the config; k = 2 behaves as told. */
 function executor(behaviour: Behaviour = 'ok'): RunExecutor {
   return async (c) => {
-    const id = `id-k${c.k}`;
-    if (c.k === 2 && behaviour === 'diverge-unlogged') {
+    const k = c.options.k;
+    const id = `id-k${k}`;
+    if (k === 2 && behaviour === 'diverge-unlogged') {
       // x became non-finite at iteration 5, which is not logged: the last row is there, diverged
-      return { status: 'diverged', runId: id, config: c, stepUsed: 9, precision: 'float64', rows: rowsAt([0, 3, 5]), message: 'diverged' };
+      return { status: 'diverged', runId: id, config: c, labels: { ...LABELS, stepUsed: 9 }, rows: rowsAt([0, 3, 5]), message: 'diverged' };
     }
-    if (c.k === 2 && behaviour === 'error-at-start') return { status: 'thrown', message: 'no such dataset' };
-    return { status: 'completed', runId: id, config: c, stepUsed: 0.5, precision: 'float64', rows: rowsAt(loggedIterations(c.iters, c.logEvery)) };
+    if (k === 2 && behaviour === 'error-at-start') return { status: 'thrown', message: 'no such dataset' };
+    return { status: 'completed', runId: id, config: c, labels: LABELS, rows: rowsAt(loggedIterations(c.iters, c.log_every)) };
   };
 }
 
@@ -97,7 +101,7 @@ const DAMAGES: Damage[] = [
   { name: 'an unknown status', edit: (ls) => ls.map((l, i) => (i === 10 ? l.replace(/,ok$/, ',done') : l)), reason: /status "done"; expected one of ok, diverged, errored/ },
   { name: 'a cell that is not a number', edit: (ls) => ls.map((l, i) => (i === 8 ? l.replace(',0.14285714285714285,', ',0.1428x,') : l)), reason: /loss "0\.1428x" is not a number as dcomp writes it/ },
   { name: 'a cumulative column that decreases', edit: (ls) => ls.map((l, i) => (i === 9 ? l.replace(',180,', ',1,') : l)), reason: /bits_up_total decreases/ },
-  { name: 'a short line', edit: (ls) => ls.map((l, i) => (i === 8 ? l.split(',').slice(0, 10).join(',') : l)), reason: /f\.csv:9: run 2 .*line 9 has 10 cells, the header 25/ },
+  { name: 'a short line', edit: (ls) => ls.map((l, i) => (i === 8 ? l.split(',').slice(0, 10).join(',') : l)), reason: /f\.csv:9: run 2 .*line 9 has 10 cells, the header 30/ },
   { name: 'a run cut short in the middle', edit: (ls) => ls.filter((_, i) => i !== 10), reason: /run 2 \(run_id id-k2\): the run stops at iteration 9 with status ok; it logs 0\.\.10 by 3/ },
   { name: 'a missing run', edit: (ls) => ls.filter((_, i) => i < 6 || i > 10), reason: /run_id "id-k3" where run 2 \(run_id id-k2\) belongs: run 3 out of place/ },
   { name: 'an altered run id', edit: (ls) => ls.map((l, i) => (i === 8 ? l.replace('id-k2', 'id-kX') : l)), reason: /f\.csv:8: run 2 \(run_id id-k2\): the run stops at iteration 3 with status ok/ },

@@ -153,7 +153,7 @@ export function testPoint(d: number): Float64Array {
 function problemFor(ds: LoadedDataset, n: number): Problem {
   let p = ds.problems.get(n);
   if (!p) {
-    p = problemSpec('logreg').create(ds.data, { l2: L2, shards: splitShards(ds.data, n, 'contiguous') });
+    p = problemSpec('logreg').create(ds.data, { values: { l2: L2 }, shards: splitShards(ds.data, n, 'contiguous') });
     ds.problems.set(n, p);
   }
   return p;
@@ -182,7 +182,7 @@ function methodRunner(ds: LoadedDataset, setup: MethodSetup): { step(): void; x(
   const cSpec = compressorSpec(setup.compressor);
   const compressors: Compressor[] = [];
   for (let i = 0; i < setup.n; i++) {
-    compressors.push(cSpec.create({ d, k: setup.k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', i), ranks: setup.ranks }));
+    compressors.push(cSpec.create({ d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', i), values: { k: setup.k, ranks: setup.ranks } }));
   }
   const env: MethodEnv = {
     problem, compressors, stepSize: setup.step, floatBits: FLOAT_BITS, k: setup.k, oracle: createOracle(problem, { seed: 0 }),
@@ -216,7 +216,7 @@ function compressorPrepared(ds: LoadedDataset, name: string, k: number | undefin
   const v = new Float64Array(d);
   problem.gradient(x, v);
   const compressor = compressorSpec(name).create({
-    d, k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), ranks, innerSteps: INNER_STEPS,
+    d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), values: { k, ranks, inner_steps: INNER_STEPS },
   });
   const ctx: CompressContext = { x, objective: problem.workers[0], stepSize: ds.invL };
   return {
@@ -239,7 +239,7 @@ function caseDefinitions(datasets: readonly LoadedDataset[], groups: ReadonlySet
               const rng = createRng(0, 'perf', 'topk', d);
               const v = new Float64Array(d);
               for (let j = 0; j < d; j++) v[j] = rng.normal();
-              const c = compressorSpec('topk').create({ d, k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0) });
+              const c = compressorSpec('topk').create({ d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), values: { k } });
               const ctx = { x: v, objective: undefined, stepSize: 0 } as unknown as CompressContext;
               return { run: () => c.compress(v, ctx) };
             },

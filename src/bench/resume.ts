@@ -55,7 +55,7 @@ export function planResume(text: string, file: string, units: readonly RunUnit[]
       const unit = units[0];
       throw new UsageError(
         `${shown}:${firstWhole.line}: --resume: run 1 of the file (experiment ${quoted(firstWhole.cells[cExperiment])}, run_id ${quoted(firstWhole.cells[cRunId])}) is not ${unit === undefined ? 'a run' : 'run 1'} of this experiment` +
-          `${unit === undefined ? '' : ` (run_id ${unit.runs.map((r) => r.id).join(' or ')})`}; it was written by another experiment file, shard or dcomp version. Rerun without --resume or choose another --out`,
+          `${unit === undefined ? '' : ` (run_id ${unit.runs.map((r) => r.id).join(' or ')})`}; it was written by another experiment file, shard or dcomp version, or a dataset's content changed since (run ids hash it). Rerun without --resume or choose another --out`,
       );
     }
   }

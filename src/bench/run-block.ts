@@ -21,9 +21,9 @@ import { loggedIterations } from './schedule.js';
 import type { RunResult } from './types.js';
 
 /** Columns written from the configuration alone: compared with the planned run's. */
-const CONFIG_COLUMNS = ['experiment', 'run_id', 'dataset', 'problem', 'method', 'compressor', 'k', 'workers', 'split', 'seed', 'backend'];
-/** Columns that belong to the run, not the row: the same on every row of the block. */
-const PER_RUN_COLUMNS = [...CONFIG_COLUMNS, 'step', 'precision'];
+const CONFIG_COLUMNS = ['experiment', 'run_id', 'dataset', 'problem', 'method', 'compressor', 'k', 'workers', 'split', 'seed', 'l2', 'batch'];
+/** Columns that belong to the run, not the row (the configuration and what really ran): the same on every row of the block. */
+const PER_RUN_COLUMNS = [...CONFIG_COLUMNS, 'step', 'x0', 'params', 'backend', 'device', 'precision'];
 /** Numeric columns, as formatNumber writes them. */
 const NUMERIC_COLUMNS = ['step', 'epoch', 'loss', 'loss_gap', 'grad_norm_sq', 'train_acc', 'test_acc', 'bits_up_per_worker', 'bits_up_total', 'bits_down', 'time_ms'];
 /** Cumulative numeric columns: never decrease along a run. */
@@ -44,7 +44,7 @@ export interface BlockProblem {
 /** The cells dcomp writes for the planned run's configuration columns, by column name. */
 function expectedConfigCells(run: PlannedRun, experiment: string, header: readonly string[]): Map<string, string> {
   const probe: RunResult = {
-    status: 'completed', runId: run.id, config: run.config, stepUsed: 0, precision: '',
+    status: 'completed', runId: run.id, config: run.config, labels: { stepUsed: 0, params: '', x0: '', backend: '', device: '', precision: '' },
     rows: [{ iteration: 0, epoch: 0, loss: 0, lossGap: undefined, gradNormSq: 0, trainAcc: 0, testAcc: undefined, bitsUpPerWorker: 0, bitsUpTotal: 0, bitsDown: 0, timeMs: 0 }],
   };
   const cells = runRecords(probe, experiment)[0];
@@ -114,7 +114,7 @@ export function checkRunBlock(block: readonly CsvRecord[], header: readonly stri
     }
   }
 
-  const { iters, logEvery } = run.config;
+  const { iters, log_every: logEvery } = run.config;
   const schedule = loggedIterations(iters, logEvery);
   const scheduleText = `0..${iters} by ${logEvery}`;
   const lastStatus = block[m - 1].cells[cStatus];

@@ -6,17 +6,19 @@ import { Command, Option } from 'commander';
 import { DcompError, UsageError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/version.js';
 import { runBench, type BenchHooks } from '../bench/bench.js';
-import { loadExperiment } from '../bench/experiment.js';
+import { loadExperiment, type Experiment } from '../bench/experiment.js';
 import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit } from '../bench/matrix.js';
 import { defaultJobs, WorkerPool } from '../bench/pool.js';
 import { planResume, type ResumePlan } from '../bench/resume.js';
 import { parseShard, type Shard } from '../bench/shard.js';
-import type { RunResult } from '../bench/types.js';
+import type { RunConfig, RunResult } from '../bench/types.js';
 import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
 import { defaultLogScale, renderTerminalPlot, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
 import { describeFsError } from '../data/libsvm.js';
-import { resolveDataset } from '../data/resolve.js';
+import { resolveDataset, verifyDataset } from '../data/resolve.js';
+import { parseX0, readX0File } from '../data/x0.js';
+import type { RunContent } from '../bench/config.js';
 import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
@@ -174,7 +176,7 @@ function progressReporter(policy: TerminalPolicy, quiet: boolean, units: readonl
 
 function selectionLine(unit: RunUnit, kept: RunResult, results: readonly RunResult[]): string {
   const tried = results.map((r, i) => `${unit.runs[i].config.step}: ${r.status === 'completed' ? finalNorm(r) : r.status}`).join(', ');
-  return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.stepUsed)}) of {${tried}}`;
+  return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.labels.stepUsed)}) of {${tried}}`;
 }
 
 interface BenchCliOptions {
@@ -213,8 +215,10 @@ export function benchCommand(): Command {
 async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void> {
   const experimentFile = resolveExperimentFile(fileArg);
   const experiment = loadExperiment(experimentFile, fileArg);
-  const allUnits = expandExperiment(experiment);
-  if (allUnits.length === 0) throw new UsageError(`${fileArg}: the experiment expands to no runs (exclude: removes every run of the matrix); nothing to do`);
+  const policy = terminalPolicy({ quiet: opts.quiet });
+  const environment = runEnvironment(opts.dataDir, policy);
+  const allUnits = await plannedUnits(experiment, environment);
+  if (allUnits.length === 0) throw new UsageError(`${fileArg}: the experiment expands to no runs (its exclude: entries remove every run); nothing to do`);
   const units = shardUnits(allUnits, opts.shard);
   const shardNote = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${allUnits.length})` : '';
 
@@ -238,25 +242,24 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   }
 
   // The output is claimed before anything runs: a bad path, a second bench on the same file or an
-  // --out that is one of the inputs fails now, and the file cannot change between resume's read and cut.
-  const locations = datasetLocations(opts.dataDir);
-  const datasetSpecs = units.flatMap((u) => u.runs.flatMap((r) => (r.config.test === undefined ? [r.config.dataset] : [r.config.dataset, r.config.test])));
+  // --out that is one of the inputs (experiment, datasets — resolved above —, x0 files) fails now, and
+  // the file cannot change between resume's read and cut.
+  const inputSpecs = units.flatMap((u) => u.runs.flatMap((r) => [r.config.dataset, ...(r.config.test === undefined ? [] : [r.config.test])]));
+  const x0Inputs = units.flatMap((u) => u.runs.flatMap((r) => {
+    const x0 = parseX0(r.config.x0);
+    return x0?.kind === 'file' ? [x0.path] : [];
+  }));
   const claim = toStdout
     ? undefined
     : claimOutput(out, {
-        inputs: [experimentFile, ...datasetInputPaths(new Set(datasetSpecs), locations)],
+        inputs: [experimentFile, ...datasetInputPaths(new Set(inputSpecs), datasetLocations(opts.dataDir)), ...x0Inputs],
         command: `dcomp bench ${fileArg}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`,
         createDirectories: opts.out === undefined,
       });
   let resumeFrom: ResumePlan = { keepBytes: 0, done: 0, droppedLines: 0 };
   let output: OutputStream;
-  let environment: RunEnvironment;
-  const policy = terminalPolicy({ quiet: opts.quiet });
   try {
     if (claim && opts.resume && existsSync(out)) resumeFrom = planResume(readOutput(out), out, units, experiment.name);
-    environment = runEnvironment(opts.dataDir, policy);
-    const resolved = await prefetchDatasets(units.slice(resumeFrom.done), environment);
-    claim?.checkInputs(resolved);
     // A file written with write+fsync per run (a crash loses at most the run being written), or stdout.
     output = claim ? claim.openStream({ keepBytes: resumeFrom.keepBytes, syncEachWrite: true }) : stdoutStream();
   } catch (err) {
@@ -355,27 +358,63 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
 
 
 /**
- * Resolves (and if needed downloads, once, with its progress bar) every dataset the runs need before
- * the workers start, so that parallel runs do not each try the same download. A dataset that cannot be
- * had is reported here; its runs then record the error and the rest of the matrix goes on.
+ * The experiment's units with their run ids. run_id hashes the data's content (spec v2 §6): every
+ * dataset, test set and x0 file is resolved (downloaded once) and hashed first.
  */
-async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvironment): Promise<string[]> {
-  const names = new Set<string>();
+export async function plannedUnits(experiment: Experiment, environment: RunEnvironment): Promise<RunUnit[]> {
+  const contents = await contentHashes(expandExperiment(experiment), environment);
+  return expandExperiment(experiment, (config) => contentOf(config, contents));
+}
+
+/** sha256 of each dataset, test set and x0 file the runs name (undefined: not available; the run will say why). */
+type ContentHashes = ReadonlyMap<string, string | undefined>;
+
+/**
+ * Resolves (and if needed downloads, once, with its progress bar) every dataset the runs need before
+ * the workers start, so that parallel runs do not each try the same download, and hashes its content
+ * for the run ids. A dataset that cannot be had is reported here; its runs then record the error and
+ * the rest of the matrix goes on.
+ */
+async function contentHashes(units: readonly RunUnit[], environment: RunEnvironment): Promise<ContentHashes> {
+  const datasets = new Set<string>();
+  const x0Files = new Set<string>();
   for (const unit of units) {
     for (const run of unit.runs) {
-      names.add(run.config.dataset);
-      if (run.config.test !== undefined) names.add(run.config.test);
+      datasets.add(run.config.dataset);
+      if (run.config.test !== undefined) datasets.add(run.config.test);
+      const x0 = parseX0(run.config.x0);
+      if (x0?.kind === 'file') x0Files.add(x0.path);
     }
   }
-  const paths: string[] = [];
-  for (const name of names) {
+  const out = new Map<string, string | undefined>();
+  for (const name of datasets) {
     try {
-      paths.push((await resolveDataset(name, environment)).path);
+      out.set(`data:${name}`, (await verifyDataset(await resolveDataset(name, environment))).sha256);
     } catch (err) {
+      out.set(`data:${name}`, undefined);
       log(`dcomp: dataset ${name} is not available, its runs will be recorded as errored: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return paths;
+  for (const path of x0Files) {
+    try {
+      out.set(`x0:${path}`, readX0File(path).sha256);
+    } catch (err) {
+      out.set(`x0:${path}`, undefined);
+      log(`dcomp: ${err instanceof Error ? err.message : String(err)}; its runs will be recorded as errored`);
+    }
+  }
+  return out;
+}
+
+function contentOf(config: RunConfig, hashes: ContentHashes): RunContent | undefined {
+  const dataset = hashes.get(`data:${config.dataset}`);
+  if (dataset === undefined) return undefined;
+  const x0 = parseX0(config.x0);
+  return {
+    dataset,
+    test: config.test === undefined ? undefined : hashes.get(`data:${config.test}`),
+    x0: x0?.kind === 'file' ? hashes.get(`x0:${x0.path}`) : undefined,
+  };
 }
 
 /** The existing output, for --resume. */

@@ -6,12 +6,17 @@ import type { LabeledData, SplitMode } from './types.js';
 /** Stream name for the split's generator: `createRng(seed, SPLIT_RNG_STREAM)`. */
 export const SPLIT_RNG_STREAM = 'split';
 
+/** How the ordered rows are cut (spec v2 §1, `--shard-sizes`). */
+export type ShardSizes = 'balanced' | 'floor';
+export const SHARD_SIZES: readonly ShardSizes[] = ['balanced', 'floor'];
+
 /**
  * Row indices owned by each worker: the rows are ordered (iid: Fisher–Yates shuffle with `rng`;
  * contiguous: file order; label: stable sort by label, -1 first), then cut into `workers` contiguous
- * shards whose sizes differ by at most one, the first N mod n shards one row longer.
+ * shards: `balanced` — sizes differ by at most one, the first N mod n shards one row longer; `floor` —
+ * ⌊N/n⌋ rows each and the last shard also takes the remainder (the EF21 authors' experiment code).
  */
-export function splitShards(data: Pick<LabeledData, 'b' | 'source'>, workers: number, mode: SplitMode, rng?: Rng): Int32Array[] {
+export function splitShards(data: Pick<LabeledData, 'b' | 'source'>, workers: number, mode: SplitMode, rng?: Rng, sizes: ShardSizes = 'balanced'): Int32Array[] {
   const n = data.b.length;
   if (!Number.isInteger(workers) || workers < 1 || workers > n) {
     throw new UsageError(`--workers must be an integer from 1 to ${n} (the rows of ${data.source}), got ${workers}`);
@@ -22,7 +27,7 @@ export function splitShards(data: Pick<LabeledData, 'b' | 'source'>, workers: nu
   const shards: Int32Array[] = [];
   let start = 0;
   for (let i = 0; i < workers; i++) {
-    const size = base + (i < longer ? 1 : 0);
+    const size = sizes === 'floor' ? (i === workers - 1 ? n - start : base) : base + (i < longer ? 1 : 0);
     shards.push(order.slice(start, start + size));
     start += size;
   }

@@ -1,3 +1,5 @@
+import type { OptionDecl, OptionValues } from '../core/options.js';
+import type { Rng } from '../core/rng.js';
 import type { LabeledData } from '../data/types.js';
 
 /**
@@ -56,11 +58,16 @@ export interface Problem {
   accuracy(x: Float64Array, data?: LabeledData): number;
   /** L, L_i, L̃, or undefined when the problem has none in closed form. */
   smoothness(): Smoothness | undefined;
+  /** The problem's own seeded initialisation into `out` (length d), when it has one (mlp; `x0: init`). */
+  initialize?(rng: Rng, out: Float64Array): void;
 }
 
 export interface ProblemOptions {
-  /** λ; when undefined the problem's default (spec §6). */
-  l2?: number;
+  /**
+   * The values of the options the problem declares (its spec's `options`, e.g. l2), by name; a
+   * missing value takes the declared default.
+   */
+  values?: OptionValues;
   /** Row indices of the training data owned by each worker (shards from data/split). */
   shards: readonly Int32Array[];
 }
@@ -68,7 +75,10 @@ export interface ProblemOptions {
 export interface ProblemSpec {
   readonly name: string;
   readonly description: string;
-  readonly defaultL2: number;
+  /** The options it reads (l2 with its own default, …), declared once. */
+  readonly options: readonly OptionDecl[];
   readonly convex: boolean;
+  /** The problem has its own seeded initialisation (mlp), the default x⁰ (`x0: init`). */
+  readonly seededInitialization?: boolean;
   create(data: LabeledData, options: ProblemOptions): Problem;
 }
