@@ -4,7 +4,7 @@
  * `experiments/x.yaml: matrix.compressor[2]: unknown compressor "top-k"; known: identity, topk, …`.
  * The file format is documented in docs/bench.md.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
@@ -205,8 +205,19 @@ function optionMap(raw: unknown, path: string, problems: Problems, single: boole
   return out;
 }
 
+/** Experiment files are a few kilobytes; a larger one is a mistake (or an attack), refused before parsing. */
+export const MAX_EXPERIMENT_BYTES = 1 << 20;
+/** Alias uses allowed when the YAML is expanded (the yaml library's own default), against alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+
+function tooLarge(file: string, bytes: number): UsageError {
+  return new UsageError(`${file}: the experiment file is ${bytes} bytes; at most ${MAX_EXPERIMENT_BYTES} (1 MiB) are accepted`);
+}
+
 /** Parses and validates an experiment file's text; throws UsageError listing every problem. */
 export function parseExperiment(text: string, file: string): Experiment {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_EXPERIMENT_BYTES) throw tooLarge(file, bytes);
   const problems = new Problems(file);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -214,7 +225,13 @@ export function parseExperiment(text: string, file: string): Experiment {
     const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml refuses documents whose aliases expand beyond the limit (a "billion laughs" file).
+    throw new UsageError(`${file}: its YAML aliases expand too much (${err instanceof Error ? err.message : String(err)}; at most ${MAX_ALIAS_COUNT} alias uses, counted with their expansion)`);
+  }
   if (!isMapping(root)) throw new UsageError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')} and run options`);
 
   const name = problems.check(
@@ -309,8 +326,11 @@ export function parseExperiment(text: string, file: string): Experiment {
 export function loadExperiment(file: string, displayName: string = file): Experiment {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_EXPERIMENT_BYTES) throw tooLarge(displayName, size);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${displayName}: cannot read the experiment file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseExperiment(text, displayName);

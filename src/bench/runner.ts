@@ -12,7 +12,6 @@ import { ceilLog2 } from '../core/integer.js';
 import { DataFormatError, DcompError } from '../core/errors.js';
 import { OptionError } from '../core/options.js';
 import { loadDataset } from '../data/resolve.js';
-import type { LibsvmFile } from '../data/libsvm.js';
 import { HOLDOUT_RNG_STREAM, holdoutSplit, splitShards } from '../data/split.js';
 import type { LabeledData } from '../data/types.js';
 import { checkX0Length, parseX0, readX0File, X0_ACCEPTS } from '../data/x0.js';
@@ -26,6 +25,7 @@ import { problemSpec } from '../problems/registry.js';
 import { cachedOptimum } from '../problems/optimum-cache.js';
 import type { Problem } from '../problems/types.js';
 import { normalizeConfig, paramsColumn, runId, type RawOptions, type RunContent } from './config.js';
+import { isLoggedIteration } from './schedule.js';
 import type { MetricRow, RunConfig, RunLabels, RunResult } from './types.js';
 
 export interface RunEnvironment {
@@ -57,6 +57,8 @@ export interface PreparedRun {
   readonly fStar: number | undefined;
   readonly test: LabeledData | undefined;
   readonly labels: RunLabels;
+  /** The files the run read (dataset, test set, x0 file), so that an output is never one of them. */
+  readonly inputs: readonly string[];
 }
 
 /** f(x) above this multiple of f(x⁰) (or non-finite) marks a run diverged (spec §5). */
@@ -86,11 +88,13 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   if (config.workers > data.X.rows) throw new OptionError('workers', `expected at most ${data.X.rows} (the training rows of ${config.dataset}), got ${config.workers}`);
   let test: LabeledData | undefined = held?.test;
   let testSha: string | undefined;
+  const inputs: string[] = [loaded.resolved.path];
   if (config.test !== undefined) {
     try {
-      const file: LibsvmFile = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
+      const file = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
       test = file;
       testSha = file.sha256;
+      inputs.push(file.resolved.path);
     } catch (err) {
       // The usual cause: the test file has features the training file never uses (a1a vs a9a).
       if (err instanceof DataFormatError && /exceeds --features/.test(err.message) && config.features === undefined) {
@@ -132,6 +136,7 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
     fStar: optimum?.fStar,
     test,
     labels: { stepUsed, params: paramsColumn(config, d), x0: start.label, ...CPU_LABELS },
+    inputs: start.path === undefined ? inputs : [...inputs, start.path],
   };
 }
 
@@ -142,7 +147,7 @@ function requireSmoothness(problem: Problem, config: RunConfig) {
 }
 
 /** x⁰ per spec v2 §1, and how the CSV's `x0` column names it. */
-export function startingPoint(text: string, problem: Problem, seed: number): { x0: Float64Array; label: string; sha256?: string } {
+export function startingPoint(text: string, problem: Problem, seed: number): { x0: Float64Array; label: string; sha256?: string; path?: string } {
   const d = problem.d;
   const choice = parseX0(text);
   if (choice === undefined) throw new OptionError('x0', `expected ${X0_ACCEPTS}, got ${JSON.stringify(text)}`);
@@ -158,7 +163,7 @@ export function startingPoint(text: string, problem: Problem, seed: number): { x
     case 'file': {
       const file = readX0File(choice.path);
       checkX0Length(choice.path, file, d);
-      return { x0: file.values, label: `file:${file.sha256}`, sha256: file.sha256 };
+      return { x0: file.values, label: `file:${file.sha256}`, sha256: file.sha256, path: choice.path };
     }
     case 'init': {
       if (!problem.initialize) throw new OptionError('x0', `problem ${problem.name} has no seeded initialisation`);
@@ -230,7 +235,7 @@ export async function executeRun(prepared: PreparedRun, hooks: RunHooks = {}): P
     elapsed += performance.now() - t0;
     // A non-finite iterate after any step is divergence (spec v2 §5), logged or not (O(d) check).
     const nonFinite = !finiteVector(state.x);
-    const logged = t % config.log_every === 0 || t === config.iters || nonFinite;
+    const logged = isLoggedIteration(t, config.iters, config.log_every) || nonFinite;
     if (!logged) continue;
     const row = record(state, nonFinite);
     if (nonFinite) return { ...base, status: 'diverged', rows, message: `diverged at iteration ${t}: the iterate has a non-finite entry` };
