@@ -35,6 +35,8 @@ export interface RunEnvironment {
   envDataDir?: string;
   /** User cache dir (datasets, f* cache). */
   cacheDir: string;
+  /** How an option error names its option: as a flag (`dcomp run`) or as a YAML key (bench runs). */
+  optionStyle?: 'flag' | 'yaml';
   /** Report download progress (the CLI draws a bar on a TTY). */
   onDownloadProgress?: (received: number, total: number | undefined) => void;
 }
@@ -257,12 +259,12 @@ export async function runOne(config: RunConfig, environment: RunEnvironment, hoo
   try {
     prepared = await prepareRun(config, environment);
   } catch (err) {
-    return erroredResult(config, err);
+    return erroredResult(config, err, environment.optionStyle);
   }
   try {
     return await executeRun(prepared, hooks);
   } catch (err) {
-    return { ...erroredResult(prepared.config, err), runId: prepared.runId, labels: prepared.labels };
+    return { ...erroredResult(prepared.config, err, environment.optionStyle), runId: prepared.runId, labels: prepared.labels };
   }
 }
 
@@ -271,7 +273,14 @@ export function unstartedLabels(config: RunConfig): RunLabels {
   return { stepUsed: undefined, params: '', x0: '', backend: config.backend, device: '', precision: '' };
 }
 
-function erroredResult(config: RunConfig, err: unknown): RunResult {
-  const message = err instanceof DcompError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+function erroredResult(config: RunConfig, err: unknown, optionStyle: 'flag' | 'yaml' = 'flag'): RunResult {
+  const message =
+    err instanceof OptionError
+      ? err.render(optionStyle === 'yaml' ? { yamlPath: err.option } : 'flag')
+      : err instanceof DcompError
+        ? err.message
+        : err instanceof Error
+          ? `${err.name}: ${err.message}`
+          : String(err);
   return { status: 'errored', runId: runId(config), config, labels: unstartedLabels(config), rows: [], message };
 }

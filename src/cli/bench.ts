@@ -279,7 +279,7 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   }
 
   const controller = new AbortController();
-  const pool = new WorkerPool(jobs, environment);
+  const pool = new WorkerPool(jobs, { ...environment, optionStyle: 'yaml' });
   const written: string[] = [];
   const keep = toStdout && opts.plot && !opts.quiet;
   let writeError: unknown;
