@@ -104,7 +104,7 @@ test('a point only one worker uses (imp-b inner points) gets one-shard dispatche
   const d = reference.d;
   const x = Float64Array.from({ length: d }, (_, j) => Math.sin(j));
   const v = Float64Array.from({ length: d }, (_, j) => Math.cos(j));
-  const compressors = [0, 1, 2].map((i) => compressorSpec('imp-b').create({ d, k: 5, floatBits: 32, rng: createRng(0, 'compressor', i), innerSteps: 4 }));
+  const compressors = [0, 1, 2].map((i) => compressorSpec('imp-b').create({ d, floatBits: 32, rng: createRng(0, 'compressor', i), values: { k: 5, inner_steps: 4, inner_step: 1 } }));
   for (let i = 0; i < 3; i++) compressors[i].compress(v, { x, objective: problem.workers[i], stepSize: 0.5 });
   assert.equal(kernels.allShardCalls, 0);
   assert.ok(kernels.oneShardCalls >= 3 * 4, `one-shard dispatches: ${kernels.oneShardCalls}`);
