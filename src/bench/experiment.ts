@@ -15,6 +15,11 @@ import { METHODS } from '../methods/registry.js';
 import { PROBLEMS } from '../problems/registry.js';
 import { X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import type { RunConfig } from './types.js';
+import { filterKeysFor, parseClaims } from './claims-schema.js';
+import { parseReportSpec, type ReportSpec } from './report-schema.js';
+import { parseBaselineSpec, type BaselineSpec } from './baseline.js';
+import { BENCH_COLUMNS } from '../report/csv.js';
+import type { Claim } from '../report/claims.js';
 
 /** A validated option value as it goes into a RunConfig field. */
 export type OptionValue = string | number | boolean | number[];
@@ -39,7 +44,11 @@ export interface Experiment {
   /** `best`: of the runs that differ only in `step`, keep the one with the lowest final ‖∇f‖². */
   readonly select: 'all' | 'best';
   /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
-  readonly plot: { readonly x?: string; readonly y?: string };
+  readonly plot: { readonly x?: string; readonly y?: string; readonly log_x?: boolean };
+  /** `claims:`, `report:`, `baseline:` (docs/reproductions.md). */
+  readonly claims: readonly Claim[];
+  readonly report: ReportSpec;
+  readonly baseline?: BaselineSpec;
 }
 
 interface OptionDef {
@@ -147,7 +156,7 @@ export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef
   ['imp_c_scale', { field: 'impCScale', schema: z.boolean({ error: accepts('true or false') }), doc: 'imp-c: scale by w' }],
 ]);
 
-const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include'];
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
 
 /** Collects every problem in the file before failing, so one edit fixes them all. */
 class Problems {
@@ -297,12 +306,16 @@ export function parseExperiment(text: string, file: string): Experiment {
 
   const plot = (problems.check(
     z.strictObject(
-      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional() },
-      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y` : accepts('a mapping with x and/or y')(iss)) },
+      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional(), log_x: z.boolean({ error: accepts('true or false') }).optional() },
+      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y, log_x` : accepts('a mapping with x, y and/or log_x')(iss)) },
     ),
     root.plot ?? {},
     'plot',
-  ) ?? {}) as { x?: string; y?: string };
+  ) ?? {}) as { x?: string; y?: string; log_x?: boolean };
+  const report = (path: string, message: string) => problems.add(path, message);
+  const claims = parseClaims(root.claims, report, filterKeysFor(BENCH_COLUMNS, OPTIONS.keys()));
+  const reportSpec = parseReportSpec(root.report, report);
+  const baseline = parseBaselineSpec(root.baseline, report, (key, value, path) => (key === 'dataset' ? (problems.add(path, 'use `datasets:` (a list)'), undefined) : optionAlternatives(key, value, path, true, problems)));
 
   const defaults: OptionLists = [];
   for (const [key, value] of Object.entries(root)) {
@@ -356,6 +369,9 @@ export function parseExperiment(text: string, file: string): Experiment {
     include,
     select: select ?? 'all',
     plot,
+    claims,
+    report: reportSpec,
+    baseline,
   };
 }
 
