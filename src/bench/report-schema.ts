@@ -14,8 +14,8 @@ export interface FigureSpec {
   readonly logX: boolean;
   /** Log y; default by metric (grad_norm_sq, loss_gap). */
   readonly logY?: boolean;
-  /** Keep rows whose column equals the value (all must hold), as `dcomp plot --filter`. */
-  readonly filter: ReadonlyArray<readonly [string, string]>;
+  /** Keep the runs whose column (or params entry) is one of the values, for every column given. */
+  readonly filter: ReadonlyArray<readonly [string, readonly string[]]>;
   readonly title?: string;
 }
 
@@ -43,7 +43,7 @@ const figureSchema = z.strictObject({
   y: z.enum(Y_COLUMNS),
   log_x: z.boolean().optional(),
   log_y: z.boolean().optional(),
-  filter: z.record(z.string(), cell).optional(),
+  filter: z.record(z.string(), z.union([cell, z.array(cell).min(1)])).optional(),
   title: z.string().optional(),
 });
 const int1 = z.number().int().min(1);
@@ -82,7 +82,7 @@ export function parseReportSpec(raw: unknown, problem: ReportProblem): ReportSpe
   if (v.traffic && v.traffic.k > v.traffic.d) problem('report.traffic.k', `must satisfy 1 ≤ k ≤ d = ${v.traffic.d}, got ${v.traffic.k}`);
   return {
     title: v.title,
-    figures: (v.figures ?? []).map((f) => ({ x: f.x, y: f.y, logX: f.log_x ?? false, logY: f.log_y, filter: Object.entries(f.filter ?? {}), title: f.title })),
+    figures: (v.figures ?? []).map((f) => ({ x: f.x, y: f.y, logX: f.log_x ?? false, logY: f.log_y, filter: Object.entries(f.filter ?? {}).map(([k, v]) => [k, Array.isArray(v) ? v : [v]] as const), title: f.title })),
     traffic: v.traffic && { methods: v.traffic.methods ?? SPARSE_SYNC_METHODS, k: v.traffic.k, d: v.traffic.d, workers: v.traffic.workers },
   };
 }

@@ -23,7 +23,7 @@
  */
 import { parseNumberCell, type ResultTable } from './read-csv.js';
 
-export const CLAIM_METRICS = ['grad_norm_sq', 'loss', 'loss_gap', 'train_acc', 'test_acc', 'time_ms', 'bits_up_per_worker'] as const;
+export const CLAIM_METRICS = ['grad_norm_sq', 'loss', 'loss_gap', 'train_acc', 'test_acc', 'time_ms', 'bits_up_per_worker', 'bits_up_total', 'bits_down', 'epoch'] as const;
 export type ClaimMetric = (typeof CLAIM_METRICS)[number];
 export const BUDGET_COLUMNS = ['iteration', 'epoch', 'bits_up_per_worker', 'bits_up_total', 'time_ms'] as const;
 export type BudgetColumn = (typeof BUDGET_COLUMNS)[number];
@@ -138,7 +138,7 @@ function sameCell(cell: string | undefined, value: string): boolean {
   return Number.isFinite(x) && Number.isFinite(y) && x === y;
 }
 
-function matchesFilters(row: Row, where: Filters): boolean {
+export function matchesFilters(row: Row, where: Filters): boolean {
   return where.every(([key, values]) => values.some((v) => sameCell(cellOf(row, key), v)));
 }
 
@@ -566,7 +566,8 @@ export function describeClaim(claim: Claim): string {
   const side = (g: Group | { constant: number }) =>
     'constant' in g ? formatValue(g.constant) : `${g.aggregate ?? claim.aggregate} ${claim.metric} of ${describeFilters(g.where)}${g.at ? ` at ${describeBudget(g.at)}` : ''}`;
   const per = claim.per.length > 0 ? `, for each ${claim.per.join(' × ')}` : '';
-  return `${side(claim.a)} ${claim.relation.text} ${side(claim.b)}, read at ${describeBudget(claim.at)}${per}`;
+  const ownBudgets = claim.a.at !== undefined && ('constant' in claim.b || claim.b.at !== undefined);
+  return `${side(claim.a)} ${claim.relation.text} ${side(claim.b)}${ownBudgets ? '' : `, read at ${describeBudget(claim.at)}`}${per}`;
 }
 
 /** The table, then one paragraph per claim that does not hold. */

@@ -4,7 +4,7 @@
  * verdicts with a sentence for each claim that does not hold, the final values of every run and the
  * experiment file itself. Pure: everything the page shows is passed in or computed from the table.
  */
-import { describeClaim, explainFailure, formatValue, verdictMarkdown, type Claim, type ClaimVerdict } from './claims.js';
+import { describeClaim, explainFailure, formatValue, matchesFilters, verdictMarkdown, type Claim, type ClaimVerdict } from './claims.js';
 import { defaultLogScale, renderSeries, scaleNote, seriesFromTable } from './plot.js';
 import { parseNumberCell, type ResultTable } from './read-csv.js';
 import { renderSvg } from './svg.js';
@@ -14,7 +14,8 @@ export interface PageFigure {
   readonly y: string;
   readonly logX: boolean;
   readonly logY?: boolean;
-  readonly filter: ReadonlyArray<readonly [string, string]>;
+  /** Runs whose column (or params entry) is one of the values, for every column given. */
+  readonly filter: ReadonlyArray<readonly [string, readonly string[]]>;
   readonly title?: string;
 }
 
@@ -99,8 +100,12 @@ export function finalValuesTable(table: ResultTable): string {
   return lines.join('\n') + '\n';
 }
 
+function describeFilter(f: PageFigure): string {
+  return f.filter.map(([k, v]) => `${k}=${v.join('|')}`).join(', ');
+}
+
 function figureTitle(f: PageFigure, log: boolean): string {
-  const filter = f.filter.length > 0 ? ` (${f.filter.map(([k, v]) => `${k}=${v}`).join(', ')})` : '';
+  const filter = f.filter.length > 0 ? ` (${describeFilter(f)})` : '';
   return f.title ?? `${f.y} vs ${f.x}${filter}${scaleNote({ log, logX: f.logX })}`;
 }
 
@@ -143,11 +148,12 @@ export function buildPage(input: PageInput): Page {
   out.push('## Figures', '');
   input.figures.forEach((f, i) => {
     const log = f.logY ?? defaultLogScale(f.y);
-    const series = seriesFromTable(input.table, { x: f.x, y: f.y, log, logX: f.logX, filters: f.filter });
+    const table = { ...input.table, rows: input.table.rows.filter((row) => matchesFilters(row, f.filter)) };
+    const series = seriesFromTable(table, { x: f.x, y: f.y, log, logX: f.logX });
     const title = figureTitle(f, log);
     out.push(`### ${title}`, '');
     if (series.length === 0) {
-      out.push(`No rows match ${f.filter.map(([k, v]) => `${k}=${v}`).join(', ')}.`, '');
+      out.push(`No rows match ${describeFilter(f)}.`, '');
       return;
     }
     const name = input.svgNames[i];
