@@ -71,6 +71,9 @@ test('every problem of a claim is named with the file and its key path', () => {
   has(/^experiments\/x\.yaml: claims\[1\]\.at\.bits_up_per_worker: expected a number ≥ 0 or "common", got -1$/);
   has(/^experiments\/x\.yaml: claims\[1\]\.a\.aggregate: expected one of best, worst, min, median, max, got "mean"$/);
   has(/^experiments\/x\.yaml: claims\[1\]\.extra: unknown key; accepted: id, statement/);
+  assert.match(errorOf(`${HEAD}claims:\n  - {id: r, metric: bits_up_per_worker, at: {reach: {gradnorm: 1}}, a: {method: cgd}, b: 1, relation: "<"}\n`), /claims\[0\]\.at\.reach: expected one metric and its target, e\.g\. \{grad_norm_sq: 1e-8\}/);
+  const ok = parseExperiment(`${HEAD}claims:\n  - {id: r, metric: bits_up_per_worker, at: {reach: {grad_norm_sq: 1e-8}}, a: {method: cgd}, b: 1, relation: "<"}\n`, 'x.yaml');
+  assert.deepEqual(ok.claims[0].at, { kind: 'reach', column: 'grad_norm_sq', value: 1e-8 });
 });
 
 test('duplicate claim ids and a non-list claims key are rejected', () => {

@@ -150,3 +150,16 @@ test('filters reach options in the params column, compare numbers numerically, a
   const none = evaluateClaim(claim({ b: { where: [['compressor', ['topk']]] } }), table);
   assert.match(none.reason ?? '', /no runs match b \(compressor=topk\)/);
 });
+
+test('a reach budget reads each run at the first row where a metric reached a target; never reaching it is the worst', () => {
+  // bits to reach ‖∇f‖² ≤ 0.1: a1 at iteration 10 (1000 bits), r1 at iteration 20 (6000 bits), a2 never (0.2 at the end)
+  const reach = { kind: 'reach', column: 'grad_norm_sq', value: 0.1 } as const;
+  const v = evaluateClaim(claim({ metric: 'bits_up_per_worker', at: reach, a: { where: [['run_id', ['a1']]] }, b: { where: [['run_id', ['r1']]] } }), table);
+  assert.equal(v.settings[0].a?.value, 1000);
+  assert.equal(v.settings[0].b?.value, 6000);
+  assert.equal(v.settings[0].a?.where, 'first grad_norm_sq ≤ 0.1');
+  assert.equal(v.verdict, 'holds');
+  const never = evaluateClaim(claim({ metric: 'bits_up_per_worker', at: reach, a: { where: [['run_id', ['a2']]] }, b: { where: [['run_id', ['r1']]] }, relation: parseRelation('>')! }), table);
+  assert.equal(never.settings[0].a?.value, Infinity);
+  assert.equal(never.verdict, 'holds');
+});

@@ -37,7 +37,7 @@ export function parseRelation(text: string): Relation | undefined {
 
 const filterValue = z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v));
 
-const BUDGET_ACCEPTS = `"end", or a mapping of one budget column (${BUDGET_COLUMNS.join(', ')}) to a number ≥ 0 or "common"`;
+const BUDGET_ACCEPTS = `"end", a mapping of one budget column (${BUDGET_COLUMNS.join(', ')}) to a number ≥ 0 or "common", or {reach: {METRIC: target}}`;
 
 function parseBudget(raw: unknown, path: string, problem: ReportProblem): Budget | undefined {
   if (raw === 'end') return { kind: 'end' };
@@ -51,8 +51,16 @@ function parseBudget(raw: unknown, path: string, problem: ReportProblem): Budget
     return undefined;
   }
   const [column, value] = entries[0];
+  if (column === 'reach') {
+    const target = typeof value === 'object' && value !== null && !Array.isArray(value) ? Object.entries(value) : [];
+    if (target.length !== 1 || !(CLAIM_METRICS as readonly string[]).includes(target[0][0]) || typeof target[0][1] !== 'number' || !Number.isFinite(target[0][1])) {
+      problem(`${path}.reach`, `expected one metric and its target, e.g. {grad_norm_sq: 1e-8} (metrics: ${CLAIM_METRICS.join(', ')}), got ${show(value)}`);
+      return undefined;
+    }
+    return { kind: 'reach', column: target[0][0] as ClaimMetric, value: target[0][1] as number };
+  }
   if (!(BUDGET_COLUMNS as readonly string[]).includes(column)) {
-    problem(`${path}.${column}`, `unknown budget column; accepted: ${BUDGET_COLUMNS.join(', ')}`);
+    problem(`${path}.${column}`, `unknown budget column; accepted: ${BUDGET_COLUMNS.join(', ')} and reach`);
     return undefined;
   }
   if (value === 'common') return { kind: 'common', column: column as BudgetColumn };

@@ -12,7 +12,10 @@
  * budget column is ≤ the budget** — what the run had achieved having spent at most that much, with no
  * interpolation (a value the run never logged is never made up). So log densely enough for the budget
  * axis. Special budgets: `end` (every run's last row) and `common` (per setting, the largest budget that
- * every completed run of both groups reached, i.e. the smallest of their final budget values).
+ * every completed run of both groups reached, i.e. the smallest of their final budget values), and
+ * `reach` (the first logged row where another metric reached a target — ‖∇f‖² ≤ ε, or accuracy ≥ a
+ * — so that `metric: bits_up_per_worker` reads "the bits needed to reach ε"; a run that never reached
+ * it counts as the worst value, +∞).
  * A run whose first row is already past the budget, or that completed without reaching it, is left out
  * of its group (and said so). A diverged run that stopped before the budget counts as the worst possible
  * value (+∞, or −∞ for accuracies); so does a `nan` at the row read. An errored run is left out.
@@ -36,7 +39,9 @@ const HIGHER_IS_BETTER: ReadonlySet<string> = new Set(['train_acc', 'test_acc'])
 export type Budget =
   | { readonly kind: 'end' }
   | { readonly kind: 'value'; readonly column: BudgetColumn; readonly value: number }
-  | { readonly kind: 'common'; readonly column: BudgetColumn };
+  | { readonly kind: 'common'; readonly column: BudgetColumn }
+  /** The first logged row where a metric reached a target (≤, or ≥ for accuracies): "bits to reach ε". */
+  | { readonly kind: 'reach'; readonly column: ClaimMetric; readonly value: number };
 
 export type RelationOp = '<' | '<=' | '>' | '>=' | 'within';
 
@@ -173,6 +178,7 @@ function describeFilters(where: Filters): string {
 export function describeBudget(budget: Budget): string {
   if (budget.kind === 'end') return 'the end of each run';
   if (budget.kind === 'common') return `the common ${budget.column} budget`;
+  if (budget.kind === 'reach') return `the first row with ${budget.column} ${HIGHER_IS_BETTER.has(budget.column) ? '≥' : '≤'} ${formatValue(budget.value)}`;
   return `${budget.column} ${formatValue(budget.value)}`;
 }
 
@@ -197,7 +203,14 @@ function readRun(run: Run, metric: string, budget: Budget, commonValue: number |
   const last = run.rows[run.rows.length - 1];
   let row: Row | undefined;
   if (budget.kind === 'end') row = last;
-  else {
+  else if (budget.kind === 'reach') {
+    const higher = HIGHER_IS_BETTER.has(budget.column);
+    row = run.rows.find((r) => {
+      const v = parseNumberCell(r[budget.column]);
+      return v !== undefined && (higher ? v >= budget.value : v <= budget.value);
+    });
+    if (row === undefined) return { ok: true, value: worstValue(metric) };
+  } else {
     const limit = budget.kind === 'common' ? commonValue : budget.value;
     if (limit === undefined) return { ok: false, note: `${run.id}: no common budget` };
     const column = budget.column;
@@ -212,7 +225,7 @@ function readRun(run: Run, metric: string, budget: Budget, commonValue: number |
       if (budget.kind === 'value') return { ok: false, note: `${run.id} ends at ${column} ${formatValue(lastBudget)}, before the budget` };
     }
   }
-  if (row === last && run.status === 'diverged') return { ok: true, value: worstValue(metric) };
+  if (row === last && run.status === 'diverged' && budget.kind !== 'reach') return { ok: true, value: worstValue(metric) };
   const cell = row[metric];
   const value = parseNumberCell(cell);
   if (value === undefined) return { ok: false, note: `${run.id} has no ${metric} value` };
@@ -245,6 +258,7 @@ function commonBudget(runs: readonly Run[], column: string): number | undefined 
 
 function budgetWhere(budget: Budget, common: number | undefined): string {
   if (budget.kind === 'end') return 'end';
+  if (budget.kind === 'reach') return `first ${budget.column} ${HIGHER_IS_BETTER.has(budget.column) ? '≥' : '≤'} ${formatValue(budget.value)}`;
   if (budget.kind === 'common') return common === undefined ? `common ${budget.column}` : `${budget.column} ≤ ${formatValue(common)}`;
   return `${budget.column} ≤ ${formatValue(budget.value)}`;
 }
@@ -259,12 +273,15 @@ function figureOf(runs: readonly Run[], metric: string, budget: Budget, aggregat
   }
   if (values.length === 0) return notes.length > 0 ? `no run could be read (${notes.slice(0, 3).join('; ')}${notes.length > 3 ? '; …' : ''})` : 'no runs';
   const agg = aggregateOf(values, aggregate, metric);
+  let label = agg.run ? runLabel(agg.run, labelColumns) : `${aggregate} of ${values.length}`;
+  // runs the label cannot tell apart (options only in params, e.g. ranks): add the run id
+  if (agg.run && runs.filter((r) => runLabel(r, labelColumns) === label).length > 1) label = `${label} ${agg.run.id}`.trim();
   return {
     value: agg.value,
     where: budgetWhere(budget, common),
     runs: values.length,
     runId: agg.run?.id,
-    label: agg.run ? runLabel(agg.run, labelColumns) : `${aggregate} of ${values.length}`,
+    label,
     notes,
   };
 }
