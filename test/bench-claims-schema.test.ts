@@ -100,7 +100,7 @@ test('a baseline subset keeps only the chosen alternatives and replaces the opti
   );
   const subset = baselineSubset(e)!;
   const units = expandExperiment(subset);
-  const runs = units.map((u) => `${u.runs[0].config.dataset} ${u.runs[0].config.compressor} k=${u.runs[0].config.k} iters=${u.runs[0].config.iters} inner=${u.runs[0].config.innerSteps ?? ''} steps=${u.runs.length}`);
+  const runs = units.map((u) => `${u.runs[0].config.dataset} ${u.runs[0].config.compressor} k=${u.runs[0].config.options.k} iters=${u.runs[0].config.iters} inner=${u.runs[0].config.options.inner_steps ?? ''} steps=${u.runs.length}`);
   assert.deepEqual(runs, [
     'mushrooms topk k=1 iters=20 inner=2 steps=3',
     'mushrooms topk k=8 iters=20 inner=2 steps=3',

@@ -6,6 +6,7 @@
 import { csvLines, runRecords } from '../report/csv.js';
 import { StoppedError, type RunExecutor } from './pool.js';
 import type { PlannedRun, RunUnit } from './matrix.js';
+import { unstartedLabels } from './runner.js';
 import type { MetricRow, RunResult } from './types.js';
 
 export interface BenchHooks {
@@ -43,7 +44,7 @@ export interface BenchOutcome {
 
 /** A run that threw (or whose worker died) is recorded as errored, like one the runner reports as such. */
 export function erroredResult(run: PlannedRun, message: string): RunResult {
-  return { status: 'errored', runId: run.id, config: run.config, stepUsed: undefined, precision: '', rows: [], message };
+  return { status: 'errored', runId: run.id, config: run.config, labels: unstartedLabels(run.config), rows: [], message };
 }
 
 /** A run must leave at least one row so that the CSV records its status; an errored run with none gets this one. */

@@ -9,20 +9,17 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/version.js';
-import { SPLIT_MODES } from '../data/types.js';
-import { COMPRESSORS } from '../compressors/registry.js';
-import { METHODS } from '../methods/registry.js';
-import { PROBLEMS } from '../problems/registry.js';
+import { OptionError, readOption, type OptionValue } from '../core/options.js';
+import { STEP_ACCEPTS as STEP_ONE_ACCEPTS } from '../methods/step.js';
 import { X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
-import type { RunConfig } from './types.js';
+import { allDeclarations, type DeclaredOption } from './config.js';
 import { filterKeysFor, parseClaims } from './claims-schema.js';
 import { parseReportSpec, type ReportSpec } from './report-schema.js';
 import { parseBaselineSpec, type BaselineSpec } from './baseline.js';
 import { BENCH_COLUMNS } from '../report/csv.js';
 import type { Claim } from '../report/claims.js';
 
-/** A validated option value as it goes into a RunConfig field. */
-export type OptionValue = string | number | boolean | number[];
+export type { OptionValue };
 
 /** Options in file order: [YAML key, alternatives]. */
 export type OptionLists = Array<[string, OptionValue[]]>;
@@ -51,14 +48,6 @@ export interface Experiment {
   readonly baseline?: BaselineSpec;
 }
 
-interface OptionDef {
-  readonly field: keyof RunConfig;
-  readonly schema: z.ZodType<OptionValue>;
-  /** The value itself is a list (ranks, dims): in `matrix`, alternatives are then lists of lists. */
-  readonly listValued?: boolean;
-  readonly doc: string;
-}
-
 function show(v: unknown): string {
   if (typeof v === 'number') return String(v);
   if (v === undefined) return 'nothing';
@@ -69,27 +58,6 @@ function accepts(what: string) {
   return (issue: { input?: unknown }) => `expected ${what}, got ${show(issue.input)}`;
 }
 
-function integer(min: number): z.ZodType<number> {
-  const e = accepts(`an integer ≥ ${min}`);
-  return z.number({ error: e }).int({ error: e }).min(min, { error: e });
-}
-
-function positive(): z.ZodType<number> {
-  const e = accepts('a finite number > 0');
-  return z.number({ error: e }).positive({ error: e }).refine(Number.isFinite, { error: e });
-}
-
-function nonNegative(): z.ZodType<number> {
-  const e = accepts('a finite number ≥ 0');
-  return z.number({ error: e }).min(0, { error: e }).refine(Number.isFinite, { error: e });
-}
-
-function knownName(kind: string, names: () => Iterable<string>): z.ZodType<string> {
-  return z
-    .string({ error: accepts(`a ${kind} name`) })
-    .refine((v) => new Set(names()).has(v), { error: (iss) => `unknown ${kind} ${show(iss.input)}; known: ${[...names()].join(', ')}` });
-}
-
 function oneOf<T extends string>(values: readonly T[]): z.ZodType<string> {
   return z.string({ error: accepts(`one of ${values.join(', ')}`) }).refine((v) => (values as readonly string[]).includes(v), {
     error: accepts(`one of ${values.join(', ')}`),
@@ -98,63 +66,21 @@ function oneOf<T extends string>(values: readonly T[]): z.ZodType<string> {
 
 const nonEmptyString = z.string({ error: accepts('a non-empty string') }).min(1, { error: accepts('a non-empty string') });
 
-const STEP_ACCEPTS = 'a number > 0, "theory", "theory*M" (M > 0) or a sweep "theory*[1,2,4,...,64]"';
+/**
+ * Every option an experiment may set, by its YAML key: the declared name (core/options.ts) of a
+ * run-level option or of an option some problem, compressor or method declares.
+ */
+export const OPTIONS: ReadonlyMap<string, DeclaredOption> = allDeclarations();
 
-/** One step value (a number, `theory`, `theory*M`); sweeps are expanded before this check. */
-const stepSchema: z.ZodType<string> = z
-  .union([z.number(), z.string()], { error: accepts(STEP_ACCEPTS) })
-  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
-  .refine(
-    (s) => {
-      const m = /^theory(?:\*(.+))?$/.exec(s);
-      const x = m ? (m[1] === undefined ? 1 : Number(m[1])) : Number(s);
-      return s !== '' && Number.isFinite(x) && x > 0;
-    },
-    { error: accepts(STEP_ACCEPTS) },
-  );
+/** What an experiment's `step` accepts: one value, or a sweep (expanded before each value is checked). */
+const STEP_ACCEPTS = `${STEP_ONE_ACCEPTS} or a sweep "theory*[1,2,4,...,64]"`;
 
-const x0Schema: z.ZodType<string> = z.string({ error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') }).refine(
-  (s) => s === 'zeros' || s === 'normal' || (/^normal:(.+)$/.test(s) && Number(s.slice(7)) > 0 && Number.isFinite(Number(s.slice(7)))),
-  { error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') },
-);
-
-const intList = (min: number): z.ZodType<number[]> =>
-  z.array(integer(min), { error: accepts(`a list of integers ≥ ${min}`) }).min(1, { error: accepts(`a non-empty list of integers ≥ ${min}`) });
-
-/** Every RunConfig option an experiment may set, by its YAML key (snake_case of the `dcomp run` flag). */
-export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef>([
-  ['dataset', { field: 'dataset', schema: nonEmptyString, doc: 'dataset name or path (usually given by `datasets`)' }],
-  ['problem', { field: 'problem', schema: knownName('problem', () => PROBLEMS.keys()), doc: 'logreg, logreg-nonconvex, …' }],
-  ['method', { field: 'method', schema: knownName('method', () => METHODS.keys()), doc: 'gd, cgd, ef, ef21, …' }],
-  ['compressor', { field: 'compressor', schema: knownName('compressor', () => COMPRESSORS.keys()), doc: 'identity, topk, randk, …' }],
-  ['k', { field: 'k', schema: integer(1), doc: 'kept coordinates, 1 ≤ k ≤ d' }],
-  ['workers', { field: 'workers', schema: integer(1), doc: 'n' }],
-  ['split', { field: 'split', schema: oneOf(SPLIT_MODES), doc: SPLIT_MODES.join(' | ') }],
-  ['seed', { field: 'seed', schema: integer(0), doc: 'integer ≥ 0' }],
-  ['step', { field: 'step', schema: stepSchema, doc: STEP_ACCEPTS }],
-  ['iters', { field: 'iters', schema: integer(0), doc: 'iterations T' }],
-  ['l2', { field: 'l2', schema: nonNegative(), doc: 'λ ≥ 0' }],
-  ['log_every', { field: 'logEvery', schema: integer(1), doc: 'log every m iterations' }],
-  ['batch', { field: 'batch', schema: integer(1), doc: 'minibatch rows per worker' }],
-  [
-    'ranks',
-    {
-      field: 'ranks',
-      schema: z.union([integer(1).transform((r) => [r]), intList(1)], { error: accepts('an integer ≥ 1 or a list of integers ≥ 1') }),
-      listValued: true,
-      doc: 'HOSVD ranks: one for all modes or one per mode',
-    },
-  ],
-  ['dims', { field: 'dims', schema: intList(1), listValued: true, doc: 'HOSVD tensor dims' }],
-  ['float_bits', { field: 'floatBits', schema: integer(1), doc: 'F, bits per float' }],
-  ['x0', { field: 'x0', schema: x0Schema, doc: 'zeros | normal | normal:σ' }],
-  ['backend', { field: 'backend', schema: oneOf(['cpu', 'gpu']), doc: 'cpu | gpu' }],
-  ['test', { field: 'test', schema: nonEmptyString, doc: 'test set name or path' }],
-  ['features', { field: 'features', schema: integer(1), doc: 'd' }],
-  ['inner_steps', { field: 'innerSteps', schema: integer(1), doc: 'imp-b/imp-c inner steps M' }],
-  ['inner_step', { field: 'innerStep', schema: positive(), doc: 'imp-b/imp-c τ₀' }],
-  ['imp_c_scale', { field: 'impCScale', schema: z.boolean({ error: accepts('true or false') }), doc: 'imp-c: scale by w' }],
-]);
+/** What a version-1 experiment file is told (spec v2 §7). */
+const V1_TO_V2 =
+  'the file is written for spec version 1; this dcomp implements spec version 2, in which every gtopk number changes ' +
+  '(the residual is ε_i = acc_i − s_i ⊙ gMask, as the authors compute it), the CSV has the new columns l2, batch, x0, params and device, ' +
+  'run_id hashes the dataset content, and an option that does not apply to a run is an error. ' +
+  'To update: set `spec_version: 2`, rerun (results go to results/<name>/2/), and compare against results of version 2 only';
 
 const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
 
@@ -164,6 +90,18 @@ class Problems {
   constructor(readonly file: string) {}
   add(path: string, message: string): void {
     this.lines.push(`${this.file}: ${path === '' ? '(top level)' : path}: ${message}`);
+  }
+  /** A declared option's value, or undefined with the message at its key path. */
+  option(decl: DeclaredOption['decl'], value: unknown, path: string): OptionValue | undefined {
+    try {
+      return readOption(decl, value);
+    } catch (err) {
+      if (err instanceof OptionError) {
+        this.add(path, err.detail);
+        return undefined;
+      }
+      throw err;
+    }
   }
   check<T>(schema: z.ZodType<T>, value: unknown, path: string): T | undefined {
     const r = schema.safeParse(value);
@@ -223,12 +161,13 @@ function optionAlternatives(key: string, raw: unknown, path: string, asList: boo
     problems.add(path, `unknown option; known: ${[...OPTIONS.keys()].join(', ')}`);
     return undefined;
   }
+  const decl = def.decl;
   const items: Array<[unknown, string]> = asList && Array.isArray(raw) ? raw.map((v, i) => [v, `${path}[${i}]`]) : [[raw, path]];
   if (asList && Array.isArray(raw) && raw.length === 0) {
     problems.add(path, 'expected a non-empty list of alternatives');
     return undefined;
   }
-  if (asList && def.listValued && Array.isArray(raw) && raw.every((v) => typeof v === 'number') && key === 'dims') {
+  if (asList && decl.type.list && Array.isArray(raw) && raw.every((v) => typeof v === 'number') && key === 'dims') {
     problems.add(path, `expected a list of alternatives, each a list of integers ≥ 1 (e.g. [${JSON.stringify(raw)}])`);
     return undefined;
   }
@@ -243,13 +182,13 @@ function optionAlternatives(key: string, raw: unknown, path: string, asList: boo
         continue;
       }
       for (const s of steps) {
-        const v = problems.check(def.schema, s, p);
+        const v = problems.option(decl, s, p);
         if (v === undefined) ok = false;
         else out.push(v);
       }
       continue;
     }
-    const v = problems.check(def.schema, value, p);
+    const v = problems.option(decl, value, p);
     if (v === undefined) ok = false;
     else out.push(v);
   }
@@ -291,7 +230,9 @@ export function parseExperiment(text: string, file: string): Experiment {
   );
   const description = root.description === undefined ? undefined : problems.check(z.string({ error: accepts('a string') }), root.description, 'description');
   if (root.spec_version === undefined) problems.add('spec_version', `required; this dcomp implements spec version ${SPEC_VERSION}`);
-  else if (root.spec_version !== SPEC_VERSION) {
+  else if (root.spec_version === 1 && SPEC_VERSION === 2) {
+    problems.add('spec_version', V1_TO_V2);
+  } else if (root.spec_version !== SPEC_VERSION) {
     problems.add('spec_version', `this dcomp implements spec version ${SPEC_VERSION}, the file asks for ${show(root.spec_version)}; results of another spec version are not comparable`);
   }
   const datasets = problems.check(

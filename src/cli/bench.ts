@@ -13,11 +13,13 @@ import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit }
 import { defaultJobs, WorkerPool } from '../bench/pool.js';
 import { planResume } from '../bench/resume.js';
 import { parseShard, type Shard } from '../bench/shard.js';
-import type { RunResult } from '../bench/types.js';
+import type { RunConfig, RunResult } from '../bench/types.js';
 import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
 import { defaultLogScale, renderTerminalPlot, scaleNote, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
-import { resolveDataset } from '../data/resolve.js';
+import { resolveDataset, verifyDataset } from '../data/resolve.js';
+import { parseX0, readX0File } from '../data/x0.js';
+import type { RunContent } from '../bench/config.js';
 import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
@@ -167,7 +169,7 @@ function progressReporter(policy: TerminalPolicy, quiet: boolean, units: readonl
 
 function selectionLine(unit: RunUnit, kept: RunResult, results: readonly RunResult[]): string {
   const tried = results.map((r, i) => `${unit.runs[i].config.step}: ${r.status === 'completed' ? finalNorm(r) : r.status}`).join(', ');
-  return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.stepUsed)}) of {${tried}}`;
+  return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.labels.stepUsed)}) of {${tried}}`;
 }
 
 export interface BenchCliOptions {
@@ -236,7 +238,9 @@ export function loadBenchExperiment(fileArg: string, baseline: boolean | undefin
 /** `dcomp bench`; returns undefined for --list, --dry-run and an interrupted bench. */
 export async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<BenchSummary | undefined> {
   const experiment = opts.experiment ?? loadBenchExperiment(fileArg, opts.baseline);
-  const allUnits = expandExperiment(experiment);
+  const policy = terminalPolicy({ quiet: opts.quiet });
+  const environment = runEnvironment(opts.dataDir, policy);
+  const allUnits = await plannedUnits(experiment, environment);
   const units = shardUnits(allUnits, opts.shard);
   const shardNote = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${allUnits.length})` : '';
 
@@ -263,7 +267,6 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
     return;
   }
 
-  const policy = terminalPolicy({ quiet: opts.quiet });
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, todo.reduce((s, u) => s + u.runs.length, 0))));
 
   // Output: a file written with write+fsync per run (so a crash loses at most the run being written), or stdout.
@@ -306,8 +309,6 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
       }
     : write;
 
-  const environment = runEnvironment(opts.dataDir, policy);
-  await prefetchDatasets(todo, environment);
   const controller = new AbortController();
   const pool = new WorkerPool(jobs, environment);
   let signalName: NodeJS.Signals | undefined;
@@ -379,23 +380,61 @@ export class BenchFailedError extends DcompError {
 
 
 /**
- * Resolves (and if needed downloads, once, with its progress bar) every dataset the runs need before
- * the workers start, so that parallel runs do not each try the same download. A dataset that cannot be
- * had is reported here; its runs then record the error and the rest of the matrix goes on.
+ * The experiment's units with their run ids. run_id hashes the data's content (spec v2 §6): every
+ * dataset, test set and x0 file is resolved (downloaded once) and hashed first.
  */
-async function prefetchDatasets(units: readonly RunUnit[], environment: RunEnvironment): Promise<void> {
-  const names = new Set<string>();
+export async function plannedUnits(experiment: Experiment, environment: RunEnvironment): Promise<RunUnit[]> {
+  const contents = await contentHashes(expandExperiment(experiment), environment);
+  return expandExperiment(experiment, (config) => contentOf(config, contents));
+}
+
+/** sha256 of each dataset, test set and x0 file the runs name (undefined: not available; the run will say why). */
+type ContentHashes = ReadonlyMap<string, string | undefined>;
+
+/**
+ * Resolves (and if needed downloads, once, with its progress bar) every dataset the runs need before
+ * the workers start, so that parallel runs do not each try the same download, and hashes its content
+ * for the run ids. A dataset that cannot be had is reported here; its runs then record the error and
+ * the rest of the matrix goes on.
+ */
+async function contentHashes(units: readonly RunUnit[], environment: RunEnvironment): Promise<ContentHashes> {
+  const datasets = new Set<string>();
+  const x0Files = new Set<string>();
   for (const unit of units) {
     for (const run of unit.runs) {
-      names.add(run.config.dataset);
-      if (run.config.test !== undefined) names.add(run.config.test);
+      datasets.add(run.config.dataset);
+      if (run.config.test !== undefined) datasets.add(run.config.test);
+      const x0 = parseX0(run.config.x0);
+      if (x0?.kind === 'file') x0Files.add(x0.path);
     }
   }
-  for (const name of names) {
+  const out = new Map<string, string | undefined>();
+  for (const name of datasets) {
     try {
-      await resolveDataset(name, environment);
+      out.set(`data:${name}`, (await verifyDataset(await resolveDataset(name, environment))).sha256);
     } catch (err) {
+      out.set(`data:${name}`, undefined);
       log(`dcomp: dataset ${name} is not available, its runs will be recorded as errored: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  for (const path of x0Files) {
+    try {
+      out.set(`x0:${path}`, readX0File(path).sha256);
+    } catch (err) {
+      out.set(`x0:${path}`, undefined);
+      log(`dcomp: ${err instanceof Error ? err.message : String(err)}; its runs will be recorded as errored`);
+    }
+  }
+  return out;
+}
+
+function contentOf(config: RunConfig, hashes: ContentHashes): RunContent | undefined {
+  const dataset = hashes.get(`data:${config.dataset}`);
+  if (dataset === undefined) return undefined;
+  const x0 = parseX0(config.x0);
+  return {
+    dataset,
+    test: config.test === undefined ? undefined : hashes.get(`data:${config.test}`),
+    x0: x0?.kind === 'file' ? hashes.get(`x0:${x0.path}`) : undefined,
+  };
 }

@@ -2,10 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DcompError } from '../core/errors.js';
 import { loadExperiment } from '../bench/experiment.js';
-import { expandExperiment } from '../bench/matrix.js';
 import { mergeShards } from '../bench/shard.js';
-import { resolveExperimentFile } from './bench.js';
-import { log } from './io.js';
+import { plannedUnits, resolveExperimentFile } from './bench.js';
+import { runEnvironment } from './environment.js';
+import { log, terminalPolicy } from './io.js';
 
 const HELP = `
 The shards' runs are put back in matrix order, which merge takes from the experiment file (the CSV
@@ -23,9 +23,10 @@ export function mergeCommand(): Command {
     .requiredOption('--experiment <file>', 'the experiment file the shards ran (gives the matrix order)')
     .option('--out <file>', 'merged CSV (default: stdout)', '-')
     .addHelpText('after', HELP)
-    .action((files: string[], opts: { experiment: string; out: string }) => {
+    .option('--data-dir <dir>', 'directory with LIBSVM files (run ids hash the datasets\' content)')
+    .action(async (files: string[], opts: { experiment: string; out: string; dataDir?: string }) => {
       const experiment = loadExperiment(resolveExperimentFile(opts.experiment), opts.experiment);
-      const units = expandExperiment(experiment);
+      const units = await plannedUnits(experiment, runEnvironment(opts.dataDir, terminalPolicy()));
       const inputs = files.map((file) => {
         try {
           return { file, text: readFileSync(file, 'utf8') };

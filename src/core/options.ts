@@ -20,6 +20,8 @@ export interface OptionType<T extends OptionValue = OptionValue> {
   readonly accepts: string;
   /** Placeholder in `--help`, e.g. `<k>`; boolean options take no argument. */
   readonly takesArgument: boolean;
+  /** The value itself is a list (hosvd ranks, dims): in an experiment's matrix, alternatives are lists of lists. */
+  readonly list?: boolean;
   fromText(text: string): T | undefined;
   fromValue(value: unknown): T | undefined;
   /** Canonical text (params column, run ids, legends). */
@@ -36,6 +38,8 @@ export interface OptionDecl<T extends OptionValue = OptionValue> {
   readonly default?: T;
   /** Help text for a default that is not a static value, e.g. "⌈log2 d⌉". */
   readonly defaultText?: string;
+  /** A default computed from the problem's dimension d, once it is known (index bits, hosvd dims). */
+  readonly derive?: (context: { readonly d: number }) => T;
   readonly required?: boolean;
   readonly help: string;
   readonly record: OptionRecord;
@@ -54,6 +58,8 @@ export class OptionError extends UsageError {
     readonly detail: string,
   ) {
     super(`${flagName(option)}: ${detail}`);
+    // It is a usage error that names its option; messages and logs call it so.
+    this.name = 'UsageError';
   }
   /** The message with the option as the user wrote it: a flag, or a YAML key path. */
   render(how: 'flag' | { yamlPath: string }): string {
@@ -89,9 +95,11 @@ export function decimal(text: string): number | undefined {
   return DECIMAL.test(t) ? Number(t) : undefined;
 }
 
-export function integer(min: number, max: number = Number.MAX_SAFE_INTEGER): OptionType<number> {
-  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= max;
-  const accepts = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
+/** An integer in [min, max]; `max` undefined means up to 2^53 − 1 without saying so (counts, sizes). */
+export function integer(min: number, max?: number): OptionType<number> {
+  const top = max ?? Number.MAX_SAFE_INTEGER;
+  const ok = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= min && n <= top;
+  const accepts = max === undefined ? `an integer ≥ ${min}` : max === 2 ** 53 - 1 ? `an integer in [${min}, 2^53 − 1]` : `an integer in [${min}, ${max}]`;
   return {
     accepts,
     takesArgument: true,
@@ -151,6 +159,7 @@ export function integerList(min: number, formatSeparator = ','): OptionType<read
   return {
     accepts: `one integer ≥ ${min} or a comma-separated list of them (e.g. 2 or 2,3,2)`,
     takesArgument: true,
+    list: true,
     fromText: (t) => {
       const parts = t.split(',').map((p) => decimal(p));
       return parts.length > 0 && parts.every(each) ? (parts as number[]) : undefined;
@@ -174,6 +183,17 @@ export function text(accepts: string, check: (s: string) => boolean = (s) => s !
     fromValue: (v) => (typeof v === 'string' && check(v) ? v : typeof v === 'number' && check(String(v)) ? String(v) : undefined),
     format: (v) => v,
   };
+}
+
+/**
+ * A declared option's value in `values`, or its declared default; a required option that is missing is
+ * an OptionError. Specs read their options with this, so a direct `create` (tests, tools) gets the
+ * same defaults as a run.
+ */
+export function valueOf<T extends OptionValue>(values: OptionValues, decl: OptionDecl<T>): T {
+  const v = values[decl.name] ?? decl.default;
+  if (v === undefined) throw new OptionError(decl.name, `required: ${decl.help} (${decl.type.accepts})`);
+  return v as T;
 }
 
 export function declare<T extends OptionValue>(name: string, type: OptionType<T>, rest: Omit<OptionDecl<T>, 'name' | 'type'>): OptionDecl<T> {
