@@ -93,21 +93,21 @@ test('report figures and plot.log_x are validated with their key paths', () => {
   assert.deepEqual(ok.report.traffic, { methods: ['topk-ssgd', 'gtopk'], k: 3, d: 300, workers: undefined });
 });
 
-test('a baseline subset keeps only the chosen alternatives and replaces the options it sets', () => {
+test('a baseline subset keeps only the chosen alternatives and replaces the options it sets, where the file sets them', () => {
   const e = parseExperiment(
-    `${HEAD}iters: 500\nstep: "0.5*[1,2,4]"\nselect: best\nmatrix:\n  compressor: [topk, randk]\n  k: [1, 8]\ninclude:\n  - {compressor: imp-a, k: 8, inner_steps: 20}\n  - {dataset: a9a, compressor: randk, k: 2}\nbaseline:\n  iters: 20\n  inner_steps: 2\n  only: {dataset: [mushrooms], k: [1, 8]}\n`,
+    `${HEAD}iters: 500\nstep: "0.5*[1,2,4]"\nselect: best\nmatrix:\n  compressor: [topk, randk]\n  k: [1, 8]\ninclude:\n  - {compressor: imp-b, k: 8, inner_steps: 20}\n  - {dataset: a9a, compressor: randk, k: 2}\nbaseline:\n  iters: 20\n  inner_steps: 2\n  only: {dataset: [mushrooms], k: [1, 8]}\n`,
     'x.yaml',
   );
   const subset = baselineSubset(e)!;
   const units = expandExperiment(subset);
   const runs = units.map((u) => `${u.runs[0].config.dataset} ${u.runs[0].config.compressor} k=${u.runs[0].config.options.k} iters=${u.runs[0].config.iters} inner=${u.runs[0].config.options.inner_steps ?? ''} steps=${u.runs.length}`);
   assert.deepEqual(runs, [
-    'mushrooms topk k=1 iters=20 inner=2 steps=3',
-    'mushrooms topk k=8 iters=20 inner=2 steps=3',
-    'mushrooms randk k=1 iters=20 inner=2 steps=3',
-    'mushrooms randk k=8 iters=20 inner=2 steps=3',
-    'mushrooms imp-a k=8 iters=20 inner=2 steps=3',
+    'mushrooms topk k=1 iters=20 inner= steps=3',
+    'mushrooms topk k=8 iters=20 inner= steps=3',
+    'mushrooms randk k=1 iters=20 inner= steps=3',
+    'mushrooms randk k=8 iters=20 inner= steps=3',
+    'mushrooms imp-b k=8 iters=20 inner=2 steps=3',
   ]);
-  assert.equal(expandExperiment(e).length, 11, 'the full experiment is untouched (2 datasets × 4 + imp-a × 2 + a9a randk k=2)');
+  assert.equal(expandExperiment(e).length, 11, 'the full experiment is untouched (2 datasets × 4 + imp-b × 2 + a9a randk k=2)');
   assert.match(errorOf(`${HEAD}baseline: {iters: -1, only: {k: [0]}}\n`), /baseline\.iters: expected an integer ≥ 0, got -1[\s\S]*baseline\.only\.k\[0\]: expected an integer ≥ 1, got 0/);
 });

@@ -6,7 +6,7 @@
  *     values, wherever the file lists that option (datasets, top level, matrix, include entries); an
  *     include entry left with no alternative is dropped;
  *   - any other option given replaces that option's alternatives wherever the file sets it, and is set
- *     at the top level where the file does not (typically `iters`, `log_every`, `inner_steps`).
+ *     at the top level when the file sets it nowhere (typically `iters`, `log_every`, `inner_steps`).
  * So `{iters: 40, only: {k: [1]}}` keeps the experiment's shape (methods, compressors, step sweeps,
  * selection) on fewer runs and iterations.
  */
@@ -80,7 +80,8 @@ export function baselineSubset(experiment: Experiment): Experiment | undefined {
   const only = new Map(spec.only);
   const overrides = new Map(spec.options);
   const defaults = apply(experiment.defaults, only, overrides);
-  for (const [k, v] of spec.options) if (!experiment.defaults.some(([d]) => d === k)) defaults.push([k, v]);
+  const setSomewhere = new Set([...experiment.defaults, ...experiment.matrix, ...experiment.include.flat()].map(([k]) => k));
+  for (const [k, v] of spec.options) if (!setSomewhere.has(k)) defaults.push([k, v]);
   const keepDataset = only.get('dataset');
   const include = experiment.include.map((entry) => apply(entry, only, overrides)).filter((entry) => entry.every(([, v]) => v.length > 0));
   return {
