@@ -1,10 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { UsageError } from '../core/errors.js';
 import { defaultLogScale, renderSeries, seriesFromTable, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { readResultsCsv } from '../report/read-csv.js';
 import { renderSvg } from '../report/svg.js';
 import { log, terminalPolicy } from './io.js';
+import { writeOutput } from './report.js';
 
 const HELP = `
 One series per run (run_id), labelled by the configuration columns that differ between runs. In the
@@ -47,7 +47,7 @@ export function plotCommand(): Command {
       const series = seriesFromTable(table, { x: opts.x, y: opts.y, log: logScale, logX, filters: opts.filter });
       if (series.length === 0) throw new UsageError(`--filter: no rows of ${file} match ${opts.filter.map(([k, v]) => `${k}=${v}`).join(', ')}`);
       if (opts.svg) {
-        writeFileSync(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale, logX }));
+        writeOutput(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale, logX }));
         log(`wrote ${opts.svg} (${series.length} series)`);
         return;
       }
