@@ -1,7 +1,7 @@
 /** End to end: dcomp claims, report, reproduce and the baselines gate on a tiny experiment. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLValidator } from 'fast-xml-parser';
 import { loadExperiment } from '../src/bench/experiment.js';
@@ -91,6 +91,7 @@ test('dcomp reproduce runs bench, claims and report: a page with the verdicts, t
   const dir = tempDir('dcomp-reproduce-');
   const file = writeExperiment(dir, 'tiny', TINY);
   const page = join(dir, 'pages', 'tiny.md');
+  mkdirSync(join(dir, 'pages'));
   const r = dcomp(['reproduce', file, '--out', join(dir, 'tiny.csv'), '--page', page, '--jobs', '2'], cache);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /reproduce tiny: 1\/3 bench/);
@@ -126,6 +127,7 @@ test('the baselines gate passes on its own baseline and fails on a perturbed or 
   const dir = tempDir('dcomp-gate-');
   const file = writeExperiment(dir, 'tiny', TINY);
   const store = join(dir, 'baselines');
+  mkdirSync(store);
   const missing = dcomp(['baselines', file, '--dir', store], cache);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /tiny: no stored baseline .*create it with: dcomp baselines tiny --update/);

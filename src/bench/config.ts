@@ -26,10 +26,12 @@ export interface DeclaredOption {
   readonly decl: OptionDecl;
   /** e.g. ['run'] or ['compressor topk', 'compressor randk', …]. */
   readonly owners: readonly string[];
+  /** Each owner's own declaration (the same type; defaults may differ, e.g. l2 per problem). */
+  readonly byOwner: ReadonlyArray<{ readonly owner: string; readonly decl: OptionDecl }>;
 }
 
 export function allDeclarations(): ReadonlyMap<string, DeclaredOption> {
-  const out = new Map<string, { decl: OptionDecl; owners: string[] }>();
+  const out = new Map<string, { decl: OptionDecl; owners: string[]; byOwner: Array<{ owner: string; decl: OptionDecl }> }>();
   const add = (decls: readonly OptionDecl[], owner: string) => {
     for (const decl of decls) {
       const known = out.get(decl.name);
@@ -38,7 +40,8 @@ export function allDeclarations(): ReadonlyMap<string, DeclaredOption> {
           throw new Error(`option ${decl.name} is declared with two types (${known.decl.type.accepts} / ${decl.type.accepts}) by ${known.owners[0]} and ${owner}`);
         }
         known.owners.push(owner);
-      } else out.set(decl.name, { decl, owners: [owner] });
+        known.byOwner.push({ owner, decl });
+      } else out.set(decl.name, { decl, owners: [owner], byOwner: [{ owner, decl }] });
     }
   };
   add(RUN_OPTIONS, 'run');

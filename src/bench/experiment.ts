@@ -4,7 +4,7 @@
  * `experiments/x.yaml: matrix.compressor[2]: unknown compressor "top-k"; known: identity, topk, …`.
  * The file format is documented in docs/bench.md.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
@@ -40,6 +40,11 @@ export interface Experiment {
   readonly include: readonly OptionLists[];
   /** `best`: of the runs that differ only in `step`, keep the one with the lowest final ‖∇f‖². */
   readonly select: 'all' | 'best';
+  /**
+   * What `select: best` minimises at the last row: `grad_norm_sq` (default; the EF21 paper's criterion)
+   * or `loss` (for non-convex problems such as mlp, where a dead ReLU network has a tiny gradient).
+   */
+  readonly selectBy: 'grad_norm_sq' | 'loss';
   /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
   readonly plot: { readonly x?: string; readonly y?: string; readonly log_x?: boolean };
   /** `claims:`, `report:`, `baseline:` (docs/reproductions.md). */
@@ -82,7 +87,7 @@ const V1_TO_V2 =
   'run_id hashes the dataset content, and an option that does not apply to a run is an error. ' +
   'To update: set `spec_version: 2`, rerun (results go to results/<name>/2/), and compare against results of version 2 only';
 
-const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'select_by', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
 
 /** Collects every problem in the file before failing, so one edit fixes them all. */
 class Problems {
@@ -209,8 +214,19 @@ function optionMap(raw: unknown, path: string, problems: Problems, single: boole
   return out;
 }
 
+/** Experiment files are a few kilobytes; a larger one is a mistake (or an attack), refused before parsing. */
+export const MAX_EXPERIMENT_BYTES = 1 << 20;
+/** Alias uses allowed when the YAML is expanded (the yaml library's own default), against alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+
+function tooLarge(file: string, bytes: number): UsageError {
+  return new UsageError(`${file}: the experiment file is ${bytes} bytes; at most ${MAX_EXPERIMENT_BYTES} (1 MiB) are accepted`);
+}
+
 /** Parses and validates an experiment file's text; throws UsageError listing every problem. */
 export function parseExperiment(text: string, file: string): Experiment {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_EXPERIMENT_BYTES) throw tooLarge(file, bytes);
   const problems = new Problems(file);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -218,7 +234,13 @@ export function parseExperiment(text: string, file: string): Experiment {
     const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml refuses documents whose aliases expand beyond the limit (a "billion laughs" file).
+    throw new UsageError(`${file}: its YAML aliases expand too much (${err instanceof Error ? err.message : String(err)}; at most ${MAX_ALIAS_COUNT} alias uses, counted with their expansion)`);
+  }
   if (!isMapping(root)) throw new UsageError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')} and run options`);
 
   const name = problems.check(
@@ -309,6 +331,7 @@ export function parseExperiment(text: string, file: string): Experiment {
     exclude,
     include,
     select: select ?? 'all',
+    selectBy: (root.select_by === undefined ? 'grad_norm_sq' : problems.check(oneOf(['grad_norm_sq', 'loss']), root.select_by, 'select_by')) as 'grad_norm_sq' | 'loss',
     plot,
     claims,
     report: reportSpec,
@@ -319,8 +342,11 @@ export function parseExperiment(text: string, file: string): Experiment {
 export function loadExperiment(file: string, displayName: string = file): Experiment {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_EXPERIMENT_BYTES) throw tooLarge(displayName, size);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${displayName}: cannot read the experiment file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseExperiment(text, displayName);

@@ -12,8 +12,7 @@ import { ceilLog2 } from '../core/integer.js';
 import { DataFormatError, DcompError } from '../core/errors.js';
 import { OptionError } from '../core/options.js';
 import { loadDataset } from '../data/resolve.js';
-import type { LibsvmFile } from '../data/libsvm.js';
-import { splitShards } from '../data/split.js';
+import { HOLDOUT_RNG_STREAM, holdoutSplit, splitShards } from '../data/split.js';
 import type { LabeledData } from '../data/types.js';
 import { checkX0Length, parseX0, readX0File, X0_ACCEPTS } from '../data/x0.js';
 import { compressorSpec } from '../compressors/registry.js';
@@ -26,6 +25,7 @@ import { problemSpec } from '../problems/registry.js';
 import { cachedOptimum } from '../problems/optimum-cache.js';
 import type { Problem } from '../problems/types.js';
 import { normalizeConfig, paramsColumn, runId, type RawOptions, type RunContent } from './config.js';
+import { isLoggedIteration } from './schedule.js';
 import type { MetricRow, RunConfig, RunLabels, RunResult } from './types.js';
 
 export interface RunEnvironment {
@@ -35,6 +35,8 @@ export interface RunEnvironment {
   envDataDir?: string;
   /** User cache dir (datasets, f* cache). */
   cacheDir: string;
+  /** How an option error names its option: as a flag (`dcomp run`) or as a YAML key (bench runs). */
+  optionStyle?: 'flag' | 'yaml';
   /** Report download progress (the CLI draws a bar on a TTY). */
   onDownloadProgress?: (received: number, total: number | undefined) => void;
 }
@@ -57,6 +59,8 @@ export interface PreparedRun {
   readonly fStar: number | undefined;
   readonly test: LabeledData | undefined;
   readonly labels: RunLabels;
+  /** The files the run read (dataset, test set, x0 file), so that an output is never one of them. */
+  readonly inputs: readonly string[];
 }
 
 /** f(x) above this multiple of f(x⁰) (or non-finite) marks a run diverged (spec §5). */
@@ -78,12 +82,21 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   const locations = { dataDir: environment.dataDir, envDataDir: environment.envDataDir, cacheDir: environment.cacheDir, onDownloadProgress: environment.onDownloadProgress };
 
   // loadDataset verifies a named dataset's checksum against the registry.
-  const data = await loadDataset(config.dataset, { ...locations, features: config.features });
-  if (config.workers > data.X.rows) throw new OptionError('workers', `expected at most ${data.X.rows} (the rows of ${config.dataset}), got ${config.workers}`);
-  let test: LibsvmFile | undefined;
+  const loaded = await loadDataset(config.dataset, { ...locations, features: config.features });
+  // --holdout f (spec v2 §1): before the split, the rows are permuted on the run's own 'holdout' stream
+  // and the last ⌈f·N⌉ become the test set.
+  const held = config.holdout === undefined ? undefined : holdoutSplit(loaded, config.holdout, createRng(config.seed, HOLDOUT_RNG_STREAM));
+  const data: LabeledData = held?.train ?? loaded;
+  if (config.workers > data.X.rows) throw new OptionError('workers', `expected at most ${data.X.rows} (the training rows of ${config.dataset}), got ${config.workers}`);
+  let test: LabeledData | undefined = held?.test;
+  let testSha: string | undefined;
+  const inputs: string[] = [loaded.resolved.path];
   if (config.test !== undefined) {
     try {
-      test = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
+      const file = await loadDataset(config.test, { ...locations, features: data.X.cols, labels: data.labelValues });
+      test = file;
+      testSha = file.sha256;
+      inputs.push(file.resolved.path);
     } catch (err) {
       // The usual cause: the test file has features the training file never uses (a1a vs a9a).
       if (err instanceof DataFormatError && /exceeds --features/.test(err.message) && config.features === undefined) {
@@ -110,11 +123,11 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   const optimum = problem.convex
     ? cachedOptimum(
         problem,
-        { datasetSha256: data.sha256, problem: config.problem, l2: config.options.l2 as number, split: config.split, workers: config.workers, seed: config.seed, shardSizes: config.shard_sizes },
+        { datasetSha256: loaded.sha256, problem: config.problem, l2: config.options.l2 as number, split: config.split, workers: config.workers, seed: config.seed, shardSizes: config.shard_sizes, holdout: config.holdout },
         environment.cacheDir,
       )
     : undefined;
-  const content: RunContent = { dataset: data.sha256, test: test?.sha256, x0: start.sha256 };
+  const content: RunContent = { dataset: loaded.sha256, test: testSha, x0: start.sha256 };
   return {
     config,
     runId: runId(config, content),
@@ -125,6 +138,7 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
     fStar: optimum?.fStar,
     test,
     labels: { stepUsed, params: paramsColumn(config, d), x0: start.label, ...CPU_LABELS },
+    inputs: start.path === undefined ? inputs : [...inputs, start.path],
   };
 }
 
@@ -135,7 +149,7 @@ function requireSmoothness(problem: Problem, config: RunConfig) {
 }
 
 /** x⁰ per spec v2 §1, and how the CSV's `x0` column names it. */
-export function startingPoint(text: string, problem: Problem, seed: number): { x0: Float64Array; label: string; sha256?: string } {
+export function startingPoint(text: string, problem: Problem, seed: number): { x0: Float64Array; label: string; sha256?: string; path?: string } {
   const d = problem.d;
   const choice = parseX0(text);
   if (choice === undefined) throw new OptionError('x0', `expected ${X0_ACCEPTS}, got ${JSON.stringify(text)}`);
@@ -151,7 +165,7 @@ export function startingPoint(text: string, problem: Problem, seed: number): { x
     case 'file': {
       const file = readX0File(choice.path);
       checkX0Length(choice.path, file, d);
-      return { x0: file.values, label: `file:${file.sha256}`, sha256: file.sha256 };
+      return { x0: file.values, label: `file:${file.sha256}`, sha256: file.sha256, path: choice.path };
     }
     case 'init': {
       if (!problem.initialize) throw new OptionError('x0', `problem ${problem.name} has no seeded initialisation`);
@@ -223,7 +237,7 @@ export async function executeRun(prepared: PreparedRun, hooks: RunHooks = {}): P
     elapsed += performance.now() - t0;
     // A non-finite iterate after any step is divergence (spec v2 §5), logged or not (O(d) check).
     const nonFinite = !finiteVector(state.x);
-    const logged = t % config.log_every === 0 || t === config.iters || nonFinite;
+    const logged = isLoggedIteration(t, config.iters, config.log_every) || nonFinite;
     if (!logged) continue;
     const row = record(state, nonFinite);
     if (nonFinite) return { ...base, status: 'diverged', rows, message: `diverged at iteration ${t}: the iterate has a non-finite entry` };
@@ -245,12 +259,12 @@ export async function runOne(config: RunConfig, environment: RunEnvironment, hoo
   try {
     prepared = await prepareRun(config, environment);
   } catch (err) {
-    return erroredResult(config, err);
+    return erroredResult(config, err, environment.optionStyle);
   }
   try {
     return await executeRun(prepared, hooks);
   } catch (err) {
-    return { ...erroredResult(prepared.config, err), runId: prepared.runId, labels: prepared.labels };
+    return { ...erroredResult(prepared.config, err, environment.optionStyle), runId: prepared.runId, labels: prepared.labels };
   }
 }
 
@@ -259,7 +273,14 @@ export function unstartedLabels(config: RunConfig): RunLabels {
   return { stepUsed: undefined, params: '', x0: '', backend: config.backend, device: '', precision: '' };
 }
 
-function erroredResult(config: RunConfig, err: unknown): RunResult {
-  const message = err instanceof DcompError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+function erroredResult(config: RunConfig, err: unknown, optionStyle: 'flag' | 'yaml' = 'flag'): RunResult {
+  const message =
+    err instanceof OptionError
+      ? err.render(optionStyle === 'yaml' ? { yamlPath: err.option } : 'flag')
+      : err instanceof DcompError
+        ? err.message
+        : err instanceof Error
+          ? `${err.name}: ${err.message}`
+          : String(err);
   return { status: 'errored', runId: runId(config), config, labels: unstartedLabels(config), rows: [], message };
 }

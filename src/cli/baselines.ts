@@ -1,6 +1,6 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command } from 'commander';
 import { DcompError, UsageError } from '../core/errors.js';
 import { baselineSubset } from '../bench/baseline.js';
@@ -10,6 +10,7 @@ import { readResultsCsv } from '../report/read-csv.js';
 import { benchAction, BenchFailedError, resolveExperimentFile } from './bench.js';
 import { log } from './io.js';
 import { parseInteger } from './options.js';
+import { writeOutputFile } from './output.js';
 import { listReproductions, reproductionFile, REPRO_DIR } from './reproduce.js';
 
 export const BASELINE_DIR = 'results/baselines';
@@ -74,7 +75,7 @@ export function baselinesCommand(): Command {
           }
           const seconds = ((Date.now() - t0) / 1000).toFixed(1);
           if (opts.update) {
-            moveInto(fresh, stored);
+            moveInto(fresh, stored, opts.dir === BASELINE_DIR);
             log(`baselines: ${subset.name}: stored ${stored} (${seconds} s)`);
             continue;
           }
@@ -93,11 +94,12 @@ export function baselinesCommand(): Command {
 }
 
 /** Replaces the stored file only once the new one is complete (a failed bench leaves the old one). */
-function moveInto(from: string, to: string): void {
+function moveInto(from: string, to: string, createDirectories: boolean): void {
+  let text: string;
   try {
-    mkdirSync(dirname(to), { recursive: true });
-    copyFileSync(from, to);
+    text = readFileSync(from, 'utf8');
   } catch (err) {
-    throw new DcompError(`${to}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new DcompError(`${from}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  writeOutputFile(to, text, { command: `dcomp baselines --update`, createDirectories });
 }

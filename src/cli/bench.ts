@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -11,12 +11,13 @@ import { baselineSubset } from '../bench/baseline.js';
 import { evaluateClaims, renderVerdicts, type ClaimVerdict } from '../report/claims.js';
 import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit } from '../bench/matrix.js';
 import { defaultJobs, WorkerPool } from '../bench/pool.js';
-import { planResume } from '../bench/resume.js';
+import { planResume, type ResumePlan } from '../bench/resume.js';
 import { parseShard, type Shard } from '../bench/shard.js';
 import type { RunConfig, RunResult } from '../bench/types.js';
-import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
+import { csvHeader, formatNumber } from '../report/csv.js';
 import { defaultLogScale, renderTerminalPlot, scaleNote, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
-import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
+import { parseResultsCsv, readResultsCsv, type ResultTable } from '../report/read-csv.js';
+import { describeFsError } from '../data/libsvm.js';
 import { resolveDataset, verifyDataset } from '../data/resolve.js';
 import { parseX0, readX0File } from '../data/x0.js';
 import type { RunContent } from '../bench/config.js';
@@ -24,6 +25,8 @@ import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
 import { parseInteger } from './options.js';
+import { claimOutput, stdoutStream, type OutputStream } from './output.js';
+import { datasetLocations, datasetInputPaths } from './paths.js';
 
 const DEFAULT_EXPERIMENT = 'experiments/default.yaml';
 
@@ -33,8 +36,14 @@ Experiment files are documented in docs/bench.md. Runs are written in matrix ord
 on --jobs (apart from time_ms).
 
 Interrupting: Ctrl-C (SIGINT) or SIGTERM stops at once, keeps every run already written, and exits 130
-(SIGINT) or 143 (SIGTERM). After a crash or kill -9, rerun with --resume: a partial trailing run is
-dropped, completed runs are skipped, and the final file equals an uninterrupted bench's.
+(SIGINT) or 143 (SIGTERM). After a crash or kill -9, rerun with --resume: the runs at the start of the
+file that are exactly the rows their configuration implies are kept, the first that is not (a partial
+last run, or a missing, doubled or altered row, which is reported) is recomputed with every run after
+it, and the final file equals an uninterrupted bench's.
+
+The output is locked (FILE.lock) while a bench writes it: a second one on the same file is refused,
+naming the first. An --out that is the experiment file or a dataset is refused; an explicit --out's
+directory must exist (the default results/ directories are created).
 
 Exit codes: 0 every run completed; 1 a run diverged or errored (all runs are still recorded) or the
 experiment failed; 2 bad usage or an invalid experiment file; 130/143 interrupted.
@@ -211,7 +220,7 @@ export function benchCommand(): Command {
     .option('--dry-run', 'validate and print the plan (runs, output file, what --resume would skip) without running')
     .option('--jobs <n>', 'runs in parallel (worker threads; default: the number of cores)', parseInteger(1))
     .option('--out <file>', `CSV output file, or - for stdout (default results/<experiment>/${SPEC_VERSION}/results.csv)`)
-    .option('--resume', 'continue an interrupted bench: keep the complete runs of --out, drop a partial last one, run the rest')
+    .option('--resume', 'continue an interrupted bench: keep the runs of --out proven complete, recompute from the first that is not')
     .option('--shard <i/m>', 'run only the i-th of m deterministic slices of the matrix (runs whose index ≡ i−1 mod m); join with dcomp merge', parseShard)
     .option('--quiet', 'no progress bars, per-run lines or plot; only failures and the summary')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
@@ -237,10 +246,12 @@ export function loadBenchExperiment(fileArg: string, baseline: boolean | undefin
 
 /** `dcomp bench`; returns undefined for --list, --dry-run and an interrupted bench. */
 export async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<BenchSummary | undefined> {
+  const experimentFile = resolveExperimentFile(fileArg);
   const experiment = opts.experiment ?? loadBenchExperiment(fileArg, opts.baseline);
   const policy = terminalPolicy({ quiet: opts.quiet });
   const environment = runEnvironment(opts.dataDir, policy);
   const allUnits = await plannedUnits(experiment, environment);
+  if (allUnits.length === 0) throw new UsageError(`${fileArg}: the experiment expands to no runs (its exclude: entries remove every run); nothing to do`);
   const units = shardUnits(allUnits, opts.shard);
   const shardNote = opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count} of ${allUnits.length})` : '';
 
@@ -254,63 +265,77 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
   const toStdout = out === '-';
   if (toStdout && opts.resume) throw new UsageError('--resume: needs an output file (--out FILE), not stdout');
 
-  let resumeFrom = { keepBytes: 0, done: 0, droppedLines: 0 };
-  if (opts.resume && !toStdout && existsSync(out)) {
-    resumeFrom = planResume(readFileSync(out, 'utf8'), out, units, experiment.name);
-  }
-  const todo = units.slice(resumeFrom.done);
-
   if (opts.dryRun) {
+    const resumeFrom = opts.resume && existsSync(out) ? planResume(readOutput(out), out, units, experiment.name) : { done: 0, damage: undefined };
     const lines = units.map((u, i) => `${String(u.index + 1).padStart(4)}  ${i < resumeFrom.done ? '(done) ' : ''}${describeUnit(u)}`);
     process.stdout.write(`# ${experiment.name}: ${units.length} runs${shardNote}\n${lines.join('\n')}${lines.length ? '\n' : ''}`);
-    log(`dry run: would run ${todo.length} of ${units.length} runs${opts.resume ? ` (--resume: ${resumeFrom.done} already complete in ${out})` : ''} and write ${toStdout ? 'stdout' : out}`);
+    if (resumeFrom.damage) log(`resume: ${resumeFrom.damage}; it and the runs after it would be recomputed`);
+    log(`dry run: would run ${units.length - resumeFrom.done} of ${units.length} runs${opts.resume ? ` (--resume: ${resumeFrom.done} already complete in ${out})` : ''} and write ${toStdout ? 'stdout' : out}`);
     return;
   }
 
+  // The output is claimed before anything runs: a bad path, a second bench on the same file or an
+  // --out that is one of the inputs (experiment, datasets — resolved above —, x0 files) fails now, and
+  // the file cannot change between resume's read and cut.
+  const inputSpecs = units.flatMap((u) => u.runs.flatMap((r) => [r.config.dataset, ...(r.config.test === undefined ? [] : [r.config.test])]));
+  const x0Inputs = units.flatMap((u) => u.runs.flatMap((r) => {
+    const x0 = parseX0(r.config.x0);
+    return x0?.kind === 'file' ? [x0.path] : [];
+  }));
+  const claim = toStdout
+    ? undefined
+    : claimOutput(out, {
+        inputs: [experimentFile, ...datasetInputPaths(new Set(inputSpecs), datasetLocations(opts.dataDir)), ...x0Inputs],
+        command: `dcomp bench ${fileArg}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`,
+        createDirectories: opts.out === undefined,
+      });
+  let resumeFrom: ResumePlan = { keepBytes: 0, done: 0, droppedLines: 0 };
+  let output: OutputStream;
+  try {
+    if (claim && opts.resume && existsSync(out)) resumeFrom = planResume(readOutput(out), out, units, experiment.name);
+    // A file written with write+fsync per run (a crash loses at most the run being written), or stdout.
+    output = claim ? claim.openStream({ keepBytes: resumeFrom.keepBytes, syncEachWrite: true }) : stdoutStream();
+  } catch (err) {
+    claim?.release();
+    throw err;
+  }
+  const todo = units.slice(resumeFrom.done);
   const jobs = Math.max(1, Math.min(opts.jobs ?? defaultJobs(), Math.max(1, todo.reduce((s, u) => s + u.runs.length, 0))));
 
-  // Output: a file written with write+fsync per run (so a crash loses at most the run being written), or stdout.
-  let fd: number | undefined;
-  let write: (text: string) => void;
-  if (toStdout) {
-    write = (text) => {
-      process.stdout.write(text);
-    };
-  } else {
-    mkdirSync(dirname(resolve(out)), { recursive: true });
-    if (opts.resume && existsSync(out) && resumeFrom.keepBytes > 0) {
-      if (statSync(out).size !== resumeFrom.keepBytes) truncateSync(out, resumeFrom.keepBytes);
-      fd = openSync(out, 'a');
-    } else {
-      fd = openSync(out, 'w');
-    }
-    const handle = fd;
-    write = (text) => {
-      writeSync(handle, text);
-      fsyncSync(handle);
-    };
-  }
-  if (resumeFrom.keepBytes === 0) write(csvHeader(true));
+  if (resumeFrom.damage) log(`resume: ${resumeFrom.damage}; it and the ${units.length - resumeFrom.done - 1} run(s) after it are recomputed`);
   if (opts.resume && !toStdout && (resumeFrom.done > 0 || resumeFrom.droppedLines > 0)) {
-    log(`resume: ${resumeFrom.done} of ${units.length} runs already complete in ${out}${resumeFrom.droppedLines > 0 ? `; dropped ${resumeFrom.droppedLines} line(s) of a partial run` : ''}`);
+    log(`resume: ${resumeFrom.done} of ${units.length} runs already complete in ${out}${resumeFrom.droppedLines > 0 ? `; dropped ${resumeFrom.droppedLines} line(s) after them` : ''}`);
   }
   const runCount = todo.reduce((sum, u) => sum + u.runs.length, 0);
   if (!opts.quiet && !policy.progress) {
     log(`bench ${experiment.name}: ${todo.length} runs${runCount > todo.length ? ` (${runCount} with the step sweeps)` : ''}${shardNote}, ${jobs} job(s), writing ${toStdout ? 'stdout' : out}`);
   }
 
+  const controller = new AbortController();
+  const pool = new WorkerPool(jobs, { ...environment, optionStyle: 'yaml' });
   const written: string[] = [];
   const evaluate = opts.claims !== false && !opts.baseline && experiment.claims.length > 0;
   const keep = toStdout && ((opts.plot && !opts.quiet) || evaluate);
-  const sink = keep
-    ? (text: string) => {
-        written.push(text);
-        write(text);
-      }
-    : write;
+  let writeError: unknown;
+  const sink = (text: string) => {
+    if (keep) written.push(text);
+    try {
+      output.write(text);
+    } catch (err) {
+      // Nothing more can be recorded: stop the runs now rather than compute rows that would be lost.
+      writeError ??= err;
+      controller.abort();
+      void pool.terminate();
+      throw err;
+    }
+  };
+  try {
+    if (resumeFrom.keepBytes === 0) sink(csvHeader(true));
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
 
-  const controller = new AbortController();
-  const pool = new WorkerPool(jobs, environment);
   let signalName: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalName) process.exit(sig === 'SIGINT' ? 130 : 143); // a second Ctrl-C: leave now
@@ -325,14 +350,17 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
   const t0 = Date.now();
   let outcome;
   try {
-    outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal });
+    outcome = await runBench({ experiment: experiment.name, units: todo, jobs, execute: pool.execute, write: sink, hooks: reporter, signal: controller.signal, selectBy: experiment.selectBy });
+  } catch (err) {
+    throw writeError ?? err;
   } finally {
     reporter.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await pool.close();
-    if (fd !== undefined) closeSync(fd);
+    output.close();
   }
+  if (writeError !== undefined) throw writeError;
 
   const total = resumeFrom.done + outcome.written;
   if (outcome.interrupted || signalName) {
@@ -343,7 +371,8 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
 
   const wallMs = Date.now() - t0;
   const readBack = (): ResultTable =>
-    toStdout ? tableFromRecords('stdout', [...BENCH_COLUMNS], parseCsvRecords(written.join('')).map((r) => r.cells)) : readResultsCsv(out);
+    // the header goes through the sink too, so what was written to stdout is a whole results CSV
+    toStdout ? parseResultsCsv(written.join(''), 'stdout') : readResultsCsv(out);
   if (opts.plot && !opts.quiet) {
     const plotY = opts.plotY ?? experiment.plot.y ?? 'grad_norm_sq';
     const plotX = opts.plotX ?? experiment.plot.x ?? 'iteration';
@@ -437,4 +466,13 @@ function contentOf(config: RunConfig, hashes: ContentHashes): RunContent | undef
     test: config.test === undefined ? undefined : hashes.get(`data:${config.test}`),
     x0: x0?.kind === 'file' ? hashes.get(`x0:${x0.path}`) : undefined,
   };
+}
+
+/** The existing output, for --resume. */
+function readOutput(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new DcompError(`${file}: --resume: cannot read: ${describeFsError(err)}`);
+  }
 }

@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { DcompError, UsageError } from '../core/errors.js';
 import { flagName, type OptionDecl } from '../core/options.js';
 import { createRng } from '../core/rng.js';
+import { hosvdDims } from '../compressors/hosvd.js';
 import { COMPRESSORS } from '../compressors/registry.js';
 import type { CompressContext, CompressorSpec, KnownClasses } from '../compressors/types.js';
 import { checkCompressor, syntheticVectors, type CheckVector, type CompressorCheck, type ConstantRow } from '../compressors/classes.js';
@@ -182,7 +183,9 @@ async function runCheck(
   }
   const k = opts.k ?? Math.max(1, Math.ceil(d / 10));
   if (k > d) throw new UsageError(`--k: expected an integer with 1 ≤ k ≤ d = ${d}, got ${k}`);
-  const ranks = opts.ranks ?? [2];
+  // The default rank 2 is capped at each mode's size (d = 3 makes dims 1×2×2), so that a default the user
+  // never gave cannot fail; ranks the user gives are checked as given.
+  const ranks = opts.ranks ?? (names.includes('hosvd') ? hosvdDims(d, opts.dims).map((n) => Math.min(2, n)) : [2]);
 
   const origin = new Float64Array(d);
   const ctxAt = (point: Float64Array): CompressContext => ({ x: point, objective, stepSize: eta });

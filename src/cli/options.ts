@@ -46,11 +46,18 @@ export function parseChoice<T extends string>(choices: readonly T[]) {
 /** One flag per declared option, help and accepted values from the declaration (no commander defaults:
  * a flag the user did not give stays absent, so that "does not apply" is only said of given options). */
 export function addDeclaredOptions(command: Command, declared: ReadonlyMap<string, DeclaredOption>, skip: ReadonlySet<string> = new Set()): Command {
-  for (const { decl, owners } of declared.values()) {
+  for (const { decl, owners, byOwner } of declared.values()) {
     if (skip.has(decl.name)) continue;
     const flag = flagName(decl.name);
     const spec = decl.type.takesArgument ? `${flag} <${decl.placeholder ?? decl.name}>` : flag;
-    const def = decl.default !== undefined && decl.type.takesArgument ? `default ${decl.type.format(decl.default as never)}` : decl.defaultText !== undefined ? `default ${decl.defaultText}` : undefined;
+    const defaultOf = (d: typeof decl) => (d.default !== undefined && d.type.takesArgument ? d.type.format(d.default as never) : d.defaultText);
+    const distinct = new Set(byOwner.map((o) => defaultOf(o.decl)));
+    const def =
+      distinct.size > 1
+        ? `default ${byOwner.map((o) => `${defaultOf(o.decl) ?? 'none'} for ${o.owner.split(' ')[1]}`).join(', ')}`
+        : defaultOf(decl) !== undefined
+          ? `default ${defaultOf(decl)}`
+          : undefined;
     const who = owners.includes('run') ? undefined : owners.map((o) => o.split(' ')[1]).join(', ');
     const notes = [def, decl.required && owners.includes('run') ? 'required' : undefined, who ? `for ${who}` : undefined].filter(Boolean).join('; ');
     const option = new Option(spec, `${decl.help}${notes ? ` (${notes})` : ''}`);

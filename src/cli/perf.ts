@@ -3,7 +3,6 @@
  * after: a table on stderr (for people) and CSV on stdout or --out (for scripts), so that
  * `dcomp perf > perf.csv` keeps both.
  */
-import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { CASE_GROUPS, DEFAULT_DATASETS, runPerf, type CaseGroup, type PerfEnvironment } from '../bench/perf-cases.js';
@@ -11,7 +10,8 @@ import { DEFAULT_MEASURE, PERF_COLUMNS, perfCsvCells, type PerfRecord } from '..
 import { DcompError } from '../core/errors.js';
 import { log, terminalPolicy } from './io.js';
 import { parseInteger, parsePositive } from './options.js';
-import { datasetLocations } from './paths.js';
+import { claimOutput, type OutputClaim } from './output.js';
+import { datasetInputPaths, datasetLocations } from './paths.js';
 
 const EXAMPLES = `
 Examples:
@@ -54,30 +54,31 @@ export function perfCommand(): Command {
     .action(async (opts) => {
       const locations = datasetLocations(opts.dataDir);
       const policy = terminalPolicy({ quiet: opts.quiet });
-      const result = await runPerf({
-        datasets: opts.datasets,
-        cases: opts.cases,
-        measure: { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs },
-        baselines: opts.baselines,
-        dataDir: locations.dataDir,
-        envDataDir: locations.envDataDir,
-        cacheDir: locations.cacheDir,
-        childEnv: process.env,
-        onProgress: opts.quiet ? undefined : (m) => (policy.progress ? process.stderr.write(`\r\x1b[K${m}`) : log(m)),
-      });
+      // Claimed before measuring, so that a bad --out fails in a second, not after minutes of timing.
+      const output: OutputClaim | undefined = opts.out === undefined ? undefined : claimOutput(opts.out, { inputs: datasetInputPaths(opts.datasets, locations), command: 'dcomp perf' });
+      let result;
+      try {
+        result = await runPerf({
+          datasets: opts.datasets,
+          cases: opts.cases,
+          measure: { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs },
+          baselines: opts.baselines,
+          dataDir: locations.dataDir,
+          envDataDir: locations.envDataDir,
+          cacheDir: locations.cacheDir,
+          childEnv: process.env,
+          onProgress: opts.quiet ? undefined : (m) => (policy.progress ? process.stderr.write(`\r\x1b[K${m}`) : log(m)),
+        });
+      } catch (err) {
+        output?.release();
+        throw err;
+      }
       if (policy.progress && !opts.quiet) process.stderr.write('\r\x1b[K');
       log(formatEnvironment(result.environment));
       log(formatTable(result.records));
       const csv = stringify([[...PERF_COLUMNS], ...result.records.map(perfCsvCells)]);
-      if (opts.out) {
-        await new Promise<void>((resolve, reject) => {
-          const stream = createWriteStream(opts.out);
-          stream.on('error', reject);
-          stream.end(csv, () => resolve());
-        });
-      } else {
-        process.stdout.write(csv);
-      }
+      if (output) output.writeFile(csv);
+      else process.stdout.write(csv);
       const failed = result.records.filter((r) => r.error !== undefined);
       if (failed.length) throw new DcompError(`perf: ${failed.length} case(s) failed (see the error column)`);
     });

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { UsageError } from '../core/errors.js';
+import { DcompError, UsageError } from '../core/errors.js';
 import { defaultLogScale, renderSeries, seriesFromTable, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { readResultsCsv } from '../report/read-csv.js';
 import { renderSvg } from '../report/svg.js';
 import { log, terminalPolicy } from './io.js';
-import { writeOutput } from './report.js';
+import { writeOutputFile } from './output.js';
 
 const HELP = `
 One series per run (run_id), labelled by the configuration columns that differ between runs. In the
@@ -43,11 +43,12 @@ export function plotCommand(): Command {
       if (opts.log && opts.linear) throw new UsageError('--log and --linear: choose one');
       const logScale = opts.log ? true : opts.linear ? false : defaultLogScale(opts.y);
       const table = readResultsCsv(file);
+      if (table.rows.length === 0) throw new DcompError(`${file}: no data rows (only a header); nothing to plot`);
       const logX = Boolean(opts.logX);
       const series = seriesFromTable(table, { x: opts.x, y: opts.y, log: logScale, logX, filters: opts.filter });
       if (series.length === 0) throw new UsageError(`--filter: no rows of ${file} match ${opts.filter.map(([k, v]) => `${k}=${v}`).join(', ')}`);
       if (opts.svg) {
-        writeOutput(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale, logX }));
+        writeOutputFile(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale, logX }), { inputs: [file], command: `dcomp plot --svg ${opts.svg}` });
         log(`wrote ${opts.svg} (${series.length} series)`);
         return;
       }

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import { buildPage, type Measured, type PageFigure } from '../report/markdown.js
 import { readResultsCsv } from '../report/read-csv.js';
 import { loadBenchExperiment, packageRoot, resolveExperimentFile } from './bench.js';
 import { log } from './io.js';
+import { writeOutputFile } from './output.js';
 import { DEFAULT_WORKERS, trafficRows, trafficText } from './traffic.js';
 
 const HELP = `
@@ -34,15 +35,6 @@ export function machineDescription(): string {
   return `${availableParallelism()} cores available (${model}), Node ${process.version}`;
 }
 
-/** Writes a file or fails with exit 1 naming it (a failed write is never silent). */
-export function writeOutput(file: string, content: string): void {
-  try {
-    mkdirSync(dirname(resolve(file)), { recursive: true });
-    writeFileSync(file, content);
-  } catch (err) {
-    throw new DcompError(`${file}: cannot write: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-}
 
 export interface ReportRequest {
   readonly csvFile: string;
@@ -52,6 +44,8 @@ export interface ReportRequest {
   readonly out: string;
   readonly measured?: Measured;
   readonly regenerate?: string;
+  /** Create the page's directory when missing (default paths only; an explicit path must exist). */
+  readonly createDirectories?: boolean;
 }
 
 export function figuresOf(experiment: Experiment): PageFigure[] {
@@ -109,10 +103,10 @@ export function writeReport(r: ReportRequest): string[] {
   for (const f of built.files) {
     const file = join(dirname(r.out), f.name);
     if ([resolve(r.csvFile), experimentPath].includes(resolve(file))) throw new UsageError(`--out: the figure ${file} would overwrite an input`);
-    writeOutput(file, f.content);
+    writeOutputFile(file, f.content, { inputs: [r.csvFile, experimentPath], command: `dcomp report ${r.out}`, createDirectories: r.createDirectories });
     written.push(file);
   }
-  writeOutput(r.out, built.markdown);
+  writeOutputFile(r.out, built.markdown, { inputs: [r.csvFile, experimentPath], command: `dcomp report ${r.out}`, createDirectories: r.createDirectories });
   written.unshift(r.out);
   return written;
 }

@@ -127,7 +127,8 @@ async function reproduce(file: string, opts: ReproduceOptions): Promise<void> {
   let summary: BenchSummary | undefined;
   let failure: BenchFailedError | undefined;
   try {
-    summary = await benchAction(file, { experiment, out, jobs: opts.jobs, resume: opts.resume, dataDir: opts.dataDir, plot: false, claims: true });
+    // out only when given: then the bench may create the default results/<name>/<spec>/ directory
+    summary = await benchAction(file, { experiment, out: opts.out, jobs: opts.jobs, resume: opts.resume, dataDir: opts.dataDir, plot: false, claims: true });
   } catch (err) {
     if (!(err instanceof BenchFailedError)) throw err;
     failure = err;
@@ -142,6 +143,7 @@ async function reproduce(file: string, opts: ReproduceOptions): Promise<void> {
     out: page,
     measured: opts.resume ? undefined : { wallMs: summary.wallMs, jobs: summary.jobs, runsExecuted: expandExperiment(experiment).reduce((s, u) => s + u.runs.length, 0), machine: machineDescription() },
     regenerate: `dcomp reproduce ${experiment.name} --page ${page}`,
+    createDirectories: opts.page === undefined,
   });
   log(`reproduce ${experiment.name}: 3/3 report → ${written.join(', ')} (${formatDuration(summary.wallMs)} of bench)`);
   if (failure) throw failure;

@@ -1,4 +1,3 @@
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { Command } from 'commander';
 import { DcompError } from '../core/errors.js';
 import { prepareRun, executeRun, type RowStatus } from '../bench/runner.js';
@@ -8,6 +7,7 @@ import { csvHeader, csvLines, rowCells, runPrefix } from '../report/csv.js';
 import { log, terminalPolicy } from './io.js';
 import { addDeclaredOptions, declaredValues } from './options.js';
 import { runEnvironment } from './environment.js';
+import { claimOutput, stdoutStream } from './output.js';
 
 const EXAMPLES = `
 Every option above is declared once by its owner (the run, a problem, a compressor or a method); an
@@ -38,8 +38,17 @@ export function runCommand(): Command {
       // OptionErrors name the flag (their default rendering); exit 2.
       const config = normalizeConfig(declaredValues(command, declared));
       const policy = terminalPolicy();
-      const prepared = await prepareRun(config, runEnvironment(opts.dataDir, policy));
-      const sink = openSink(opts.out);
+      // Claimed before any work, so that a bad or busy --out fails at once; never one of the inputs.
+      const claim = opts.out === undefined ? undefined : claimOutput(opts.out, { command: 'dcomp run' });
+      let prepared;
+      try {
+        prepared = await prepareRun(config, runEnvironment(opts.dataDir, policy));
+        claim?.checkInputs(prepared.inputs);
+      } catch (err) {
+        claim?.release();
+        throw err;
+      }
+      const sink = claim === undefined ? stdoutStream() : claim.openStream();
       const prefix = runPrefix(prepared.runId, prepared.config, prepared.labels);
       const controller = new AbortController();
       let signal: NodeJS.Signals | undefined;
@@ -73,40 +82,3 @@ export function runCommand(): Command {
   return command;
 }
 
-interface Sink {
-  write(text: string): void;
-  close(): void;
-}
-
-/** stdout, or a file written row by row (fsynced on close); a failed write names the path and the cause. */
-function openSink(path: string | undefined): Sink {
-  if (path === undefined) return { write: (text) => void process.stdout.write(text), close: () => {} };
-  const fail = (err: unknown): never => {
-    throw new DcompError(`${path}: cannot write the CSV: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  };
-  let fd: number;
-  try {
-    fd = openSync(path, 'w');
-  } catch (err) {
-    return fail(err);
-  }
-  return {
-    write(text) {
-      try {
-        writeSync(fd, text);
-      } catch (err) {
-        fail(err);
-      }
-    },
-    close() {
-      try {
-        fsyncSync(fd);
-      } catch (err) {
-        // fsync is not supported on every target (pipes, /dev/…); a write error was reported already
-        if ((err as NodeJS.ErrnoException).code !== 'EINVAL' && (err as NodeJS.ErrnoException).code !== 'ENOTSUP') fail(err);
-      } finally {
-        closeSync(fd);
-      }
-    },
-  };
-}

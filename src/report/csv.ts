@@ -2,6 +2,7 @@
  * Pure serializers from run results to the long-format CSV of spec §6. No I/O here.
  */
 import { stringify } from 'csv-stringify/sync';
+import { escapeControl } from '../core/text.js';
 import type { MetricRow, RunConfig, RunLabels, RunResult } from '../bench/types.js';
 
 /** Spec v2 §6, in this order. */
@@ -65,8 +66,9 @@ export function runRecords(result: RunResult, experiment?: string): string[][] {
   });
 }
 
+/** CSV text of the records; control characters in cells (from dataset names or merged files) are escaped. */
 export function csvLines(records: readonly (readonly string[])[]): string {
-  return stringify(records as string[][], { eof: true, record_delimiter: 'unix' });
+  return stringify(records.map((r) => r.map((c) => escapeControl(c))), { eof: true, record_delimiter: 'unix' });
 }
 
 export function csvHeader(withExperiment: boolean): string {

@@ -14,6 +14,7 @@
  */
 import * as asciichart from 'asciichart';
 import { UsageError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import { parseNumberCell, type ResultTable } from './read-csv.js';
 
 export const X_COLUMNS = ['iteration', 'epoch', 'bits_up_per_worker', 'bits_up_total', 'bits_down', 'time_ms'] as const;
@@ -129,8 +130,31 @@ const PALETTE = [
   asciichart.blue, asciichart.red, asciichart.green, asciichart.yellow, asciichart.magenta, asciichart.cyan,
   asciichart.lightred, asciichart.lightgreen, asciichart.lightblue, asciichart.lightmagenta, asciichart.lightcyan, asciichart.lightyellow,
 ];
-/** Without colour, series are told apart by their marker. */
-const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '&', '=', '~', '^', '$'];
+/** Without colour, series are told apart by their marker; with colour, the series after the palette's 12 lines too. */
+const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '&', '=', '~', '^', '$', ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'];
+
+interface SeriesStyle {
+  /** Drawn as a line of box-drawing characters (else as one marker per column). */
+  readonly line: boolean;
+  readonly marker: string;
+  readonly color: asciichart.Color | undefined;
+}
+
+/**
+ * Series i's look. With colour: the 12 palette colours as lines, then markers in those colours, so
+ * that no two of the first 12 + MARKERS.length series look alike; without colour, one marker each.
+ */
+export function seriesStyle(i: number, color: boolean): SeriesStyle {
+  if (!color) return { line: false, marker: MARKERS[i % MARKERS.length], color: undefined };
+  const paint = PALETTE[i % PALETTE.length];
+  if (i < PALETTE.length) return { line: true, marker: '─', color: paint };
+  return { line: false, marker: MARKERS[(i - PALETTE.length) % MARKERS.length], color: paint };
+}
+
+/** How many series can be told apart. */
+export function distinctStyles(color: boolean): number {
+  return color ? PALETTE.length + MARKERS.length : MARKERS.length;
+}
 
 export interface TerminalPlotOptions extends SeriesOptions {
   readonly width?: number;
@@ -176,8 +200,10 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
 
   // grid[row][col], row 0 at the top
   const grid: string[][] = Array.from({ length: height }, () => new Array<string>(width).fill(' '));
+  const styles = drawn.map((_, i) => seriesStyle(i, options.color));
   const put = (row: number, col: number, ch: string, i: number) => {
-    grid[height - 1 - row][col] = options.color ? asciichart.colored(ch, PALETTE[i % PALETTE.length]) : ch;
+    const paint = styles[i].color;
+    grid[height - 1 - row][col] = paint === undefined ? ch : asciichart.colored(ch, paint);
   };
   drawn.forEach((s, i) => {
     const values = Array.from({ length: width }, (_, c) => interpolate(s, columnX(c)));
@@ -186,8 +212,8 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
       const v = values[c];
       if (Number.isNaN(v)) continue;
       const y0 = rowOf(v);
-      if (!options.color) {
-        put(y0, c, MARKERS[i % MARKERS.length], i);
+      if (!styles[i].line) {
+        put(y0, c, styles[i].marker, i);
         continue;
       }
       const next = c + 1 < width ? values[c + 1] : NaN;
@@ -229,11 +255,14 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
   lines.push(`${' '.repeat(pad)}${axis.join('')}`);
   lines.push(`${' '.repeat(pad)} ${options.x}${options.logX ? ' (log scale)' : ''}`.padEnd(pad + 1 + width));
   drawn.forEach((s, i) => {
-    const mark = options.color ? asciichart.colored('───', PALETTE[i % PALETTE.length]) : ` ${MARKERS[i % MARKERS.length]} `;
-    lines.push(`  ${mark} ${s.label}`);
+    const style = styles[i];
+    const glyph = style.line ? '───' : ` ${style.marker} `;
+    lines.push(`  ${style.color === undefined ? glyph : asciichart.colored(glyph, style.color)} ${escapeControl(s.label)}`);
   });
+  const distinct = distinctStyles(options.color);
+  if (drawn.length > distinct) lines.push(`  (${drawn.length} series: from series ${distinct + 1} on the markers repeat; narrow with --filter)`);
   const empty = series.filter((s) => s.xs.length === 0);
-  if (empty.length > 0) lines.push(`  (not drawn, no plottable values: ${empty.map((s) => s.label).join('; ')})`);
+  if (empty.length > 0) lines.push(`  (not drawn, no plottable values: ${empty.map((s) => escapeControl(s.label)).join('; ')})`);
   return lines.map((l) => l.trimEnd()).join('\n') + '\n';
 }
 

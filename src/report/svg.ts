@@ -5,6 +5,7 @@
  * series. Points that cannot be drawn (left out by seriesFromTable) break nothing: the path goes on
  * between the remaining points.
  */
+import { escapeControl } from '../core/text.js';
 import { formatTick, type Series } from './plot.js';
 
 export interface SvgOptions {
@@ -23,8 +24,9 @@ export interface SvgOptions {
 const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442', '#999999', '#882255', '#117733', '#332288'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
 
+/** XML text; control characters (invalid in XML 1.0, and from data files) shown as escapes. */
 function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return escapeControl(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** "Nice" ticks (1, 2, 5 × 10^k) covering [lo, hi], about `target` of them. */
