@@ -13,6 +13,11 @@ import { OptionError, readOption, type OptionValue } from '../core/options.js';
 import { STEP_ACCEPTS as STEP_ONE_ACCEPTS } from '../methods/step.js';
 import { X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { allDeclarations, type DeclaredOption } from './config.js';
+import { filterKeysFor, parseClaims } from './claims-schema.js';
+import { parseReportSpec, type ReportSpec } from './report-schema.js';
+import { parseBaselineSpec, type BaselineSpec } from './baseline.js';
+import { BENCH_COLUMNS } from '../report/csv.js';
+import type { Claim } from '../report/claims.js';
 
 export type { OptionValue };
 
@@ -41,7 +46,11 @@ export interface Experiment {
    */
   readonly selectBy: 'grad_norm_sq' | 'loss';
   /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
-  readonly plot: { readonly x?: string; readonly y?: string };
+  readonly plot: { readonly x?: string; readonly y?: string; readonly log_x?: boolean };
+  /** `claims:`, `report:`, `baseline:` (docs/reproductions.md). */
+  readonly claims: readonly Claim[];
+  readonly report: ReportSpec;
+  readonly baseline?: BaselineSpec;
 }
 
 function show(v: unknown): string {
@@ -78,7 +87,7 @@ const V1_TO_V2 =
   'run_id hashes the dataset content, and an option that does not apply to a run is an error. ' +
   'To update: set `spec_version: 2`, rerun (results go to results/<name>/2/), and compare against results of version 2 only';
 
-const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'select_by', 'plot', 'matrix', 'exclude', 'include'];
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'select_by', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
 
 /** Collects every problem in the file before failing, so one edit fixes them all. */
 class Problems {
@@ -260,12 +269,16 @@ export function parseExperiment(text: string, file: string): Experiment {
 
   const plot = (problems.check(
     z.strictObject(
-      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional() },
-      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y` : accepts('a mapping with x and/or y')(iss)) },
+      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional(), log_x: z.boolean({ error: accepts('true or false') }).optional() },
+      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y, log_x` : accepts('a mapping with x, y and/or log_x')(iss)) },
     ),
     root.plot ?? {},
     'plot',
-  ) ?? {}) as { x?: string; y?: string };
+  ) ?? {}) as { x?: string; y?: string; log_x?: boolean };
+  const report = (path: string, message: string) => problems.add(path, message);
+  const claims = parseClaims(root.claims, report, filterKeysFor(BENCH_COLUMNS, OPTIONS.keys()));
+  const reportSpec = parseReportSpec(root.report, report);
+  const baseline = parseBaselineSpec(root.baseline, report, (key, value, path) => (key === 'dataset' ? (problems.add(path, 'use `datasets:` (a list)'), undefined) : optionAlternatives(key, value, path, true, problems)));
 
   const defaults: OptionLists = [];
   for (const [key, value] of Object.entries(root)) {
@@ -320,6 +333,9 @@ export function parseExperiment(text: string, file: string): Experiment {
     select: select ?? 'all',
     selectBy: (root.select_by === undefined ? 'grad_norm_sq' : problems.check(oneOf(['grad_norm_sq', 'loss']), root.select_by, 'select_by')) as 'grad_norm_sq' | 'loss',
     plot,
+    claims,
+    report: reportSpec,
+    baseline,
   };
 }
 

@@ -7,14 +7,16 @@ import { DcompError, UsageError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/version.js';
 import { runBench, type BenchHooks } from '../bench/bench.js';
 import { loadExperiment, type Experiment } from '../bench/experiment.js';
+import { baselineSubset } from '../bench/baseline.js';
+import { evaluateClaims, renderVerdicts, type ClaimVerdict } from '../report/claims.js';
 import { expandExperiment, runLabel, shardUnits, type PlannedRun, type RunUnit } from '../bench/matrix.js';
 import { defaultJobs, WorkerPool } from '../bench/pool.js';
 import { planResume, type ResumePlan } from '../bench/resume.js';
 import { parseShard, type Shard } from '../bench/shard.js';
 import type { RunConfig, RunResult } from '../bench/types.js';
-import { BENCH_COLUMNS, csvHeader, formatNumber } from '../report/csv.js';
-import { defaultLogScale, renderTerminalPlot, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
-import { parseCsvRecords, readResultsCsv, tableFromRecords, type ResultTable } from '../report/read-csv.js';
+import { csvHeader, formatNumber } from '../report/csv.js';
+import { defaultLogScale, renderTerminalPlot, scaleNote, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
+import { parseResultsCsv, readResultsCsv, type ResultTable } from '../report/read-csv.js';
 import { describeFsError } from '../data/libsvm.js';
 import { resolveDataset, verifyDataset } from '../data/resolve.js';
 import { parseX0, readX0File } from '../data/x0.js';
@@ -179,7 +181,7 @@ function selectionLine(unit: RunUnit, kept: RunResult, results: readonly RunResu
   return `select best: ${runLabel(unit.runs[0].config, false)}: kept step=${kept.config.step} (γ=${formatNumber(kept.labels.stepUsed)}) of {${tried}}`;
 }
 
-interface BenchCliOptions {
+export interface BenchCliOptions {
   list?: boolean;
   dryRun?: boolean;
   jobs?: number;
@@ -191,6 +193,23 @@ interface BenchCliOptions {
   plot: boolean;
   plotY?: string;
   plotX?: string;
+  /** Evaluate and print the experiment's claims at the end (--no-claims: false). */
+  claims?: boolean;
+  /** Run the file's `baseline:` subset instead of the whole experiment. */
+  baseline?: boolean;
+  /** Programmatic callers (reproduce, baselines) pass the experiment they have already loaded. */
+  experiment?: Experiment;
+}
+
+/** What a finished bench hands back to programmatic callers. */
+export interface BenchSummary {
+  readonly experiment: Experiment;
+  readonly out: string;
+  readonly wallMs: number;
+  readonly runs: number;
+  readonly failed: number;
+  readonly verdicts: readonly ClaimVerdict[];
+  readonly jobs: number;
 }
 
 export function benchCommand(): Command {
@@ -206,15 +225,29 @@ export function benchCommand(): Command {
     .option('--quiet', 'no progress bars, per-run lines or plot; only failures and the summary')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
     .option('--no-plot', 'no terminal plot at the end')
+    .option('--no-claims', "do not evaluate the experiment's claims at the end")
+    .option('--baseline', "run only the file's baseline: subset (what CI gates; default --out results/<experiment>/<spec>/baseline.csv)")
     .addOption(new Option('--plot-y <column>', "metric of the final plot (default: the experiment's plot.y, else grad_norm_sq)").choices([...Y_COLUMNS]))
     .addOption(new Option('--plot-x <column>', "x axis of the final plot (default: the experiment's plot.x, else iteration)").choices([...X_COLUMNS]))
     .addHelpText('after', HELP)
-    .action(async (file: string, opts: BenchCliOptions) => benchAction(file, opts));
+    .action(async (file: string, opts: BenchCliOptions) => {
+      await benchAction(file, opts);
+    });
 }
 
-async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void> {
+/** Loads an experiment file, or its `baseline:` subset; a missing subset is a usage error. */
+export function loadBenchExperiment(fileArg: string, baseline: boolean | undefined): Experiment {
+  const experiment = loadExperiment(resolveExperimentFile(fileArg), fileArg);
+  if (!baseline) return experiment;
+  const subset = baselineSubset(experiment);
+  if (!subset) throw new UsageError(`--baseline: ${fileArg} declares no baseline: subset (see docs/ci.md)`);
+  return subset;
+}
+
+/** `dcomp bench`; returns undefined for --list, --dry-run and an interrupted bench. */
+export async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<BenchSummary | undefined> {
   const experimentFile = resolveExperimentFile(fileArg);
-  const experiment = loadExperiment(experimentFile, fileArg);
+  const experiment = opts.experiment ?? loadBenchExperiment(fileArg, opts.baseline);
   const policy = terminalPolicy({ quiet: opts.quiet });
   const environment = runEnvironment(opts.dataDir, policy);
   const allUnits = await plannedUnits(experiment, environment);
@@ -228,7 +261,7 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
     return;
   }
 
-  const out = opts.out ?? join('results', experiment.name, String(SPEC_VERSION), 'results.csv');
+  const out = opts.out ?? join('results', experiment.name, String(SPEC_VERSION), opts.baseline ? 'baseline.csv' : 'results.csv');
   const toStdout = out === '-';
   if (toStdout && opts.resume) throw new UsageError('--resume: needs an output file (--out FILE), not stdout');
 
@@ -281,7 +314,8 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   const controller = new AbortController();
   const pool = new WorkerPool(jobs, { ...environment, optionStyle: 'yaml' });
   const written: string[] = [];
-  const keep = toStdout && opts.plot && !opts.quiet;
+  const evaluate = opts.claims !== false && !opts.baseline && experiment.claims.length > 0;
+  const keep = toStdout && ((opts.plot && !opts.quiet) || evaluate);
   let writeError: unknown;
   const sink = (text: string) => {
     if (keep) written.push(text);
@@ -332,27 +366,44 @@ async function benchAction(fileArg: string, opts: BenchCliOptions): Promise<void
   if (outcome.interrupted || signalName) {
     log(`interrupted (${signalName ?? 'stopped'}): ${total} of ${units.length} runs are complete in ${toStdout ? 'stdout' : out}` + (toStdout ? '' : `; continue with: dcomp bench ${fileArg} --resume${opts.out ? ` --out ${opts.out}` : ''}${opts.shard ? ` --shard ${opts.shard.index}/${opts.shard.count}` : ''}`));
     process.exitCode = signalName === 'SIGTERM' ? 143 : 130;
-    return;
+    return undefined;
   }
 
+  const wallMs = Date.now() - t0;
+  const readBack = (): ResultTable =>
+    // the header goes through the sink too, so what was written to stdout is a whole results CSV
+    toStdout ? parseResultsCsv(written.join(''), 'stdout') : readResultsCsv(out);
   if (opts.plot && !opts.quiet) {
     const plotY = opts.plotY ?? experiment.plot.y ?? 'grad_norm_sq';
     const plotX = opts.plotX ?? experiment.plot.x ?? 'iteration';
-    const table: ResultTable = toStdout
-      ? tableFromRecords('stdout', [...BENCH_COLUMNS], parseCsvRecords(written.join('')).map((r) => r.cells))
-      : readResultsCsv(out);
+    const logX = Boolean(experiment.plot.log_x) && (opts.plotX === undefined || opts.plotX === experiment.plot.x);
+    const table = readBack();
     if (table.rows.length > 0) {
-      process.stderr.write(
-        '\n' + renderTerminalPlot(table, { x: plotX, y: plotY, log: defaultLogScale(plotY), color: policy.color, title: `${experiment.name}: ${plotY} vs ${plotX}${defaultLogScale(plotY) ? ' (log scale)' : ''}` }) + '\n',
-      );
+      const scale = { log: defaultLogScale(plotY), logX };
+      process.stderr.write('\n' + renderTerminalPlot(table, { x: plotX, y: plotY, ...scale, color: policy.color, title: `${experiment.name}: ${plotY} vs ${plotX}${scaleNote(scale)}` }) + '\n');
     }
+  }
+  let verdicts: ClaimVerdict[] = [];
+  if (evaluate) {
+    const table = readBack();
+    verdicts = evaluateClaims(experiment.claims, table);
+    process.stderr.write(`\nclaims of ${experiment.name} (re-evaluate with: dcomp claims ${toStdout ? 'FILE.csv' : out} --experiment ${fileArg}):\n${renderVerdicts(verdicts, table, 'text')}`);
   }
 
   const failed = outcome.failed;
-  log(`bench ${experiment.name}: ${outcome.written} runs written in ${formatDuration(Date.now() - t0)}${resumeFrom.done ? ` (+${resumeFrom.done} kept from before)` : ''}, ${failed.length} failed → ${toStdout ? 'stdout' : out}`);
+  log(`bench ${experiment.name}: ${outcome.written} runs written in ${formatDuration(wallMs)}${resumeFrom.done ? ` (+${resumeFrom.done} kept from before)` : ''}, ${failed.length} failed → ${toStdout ? 'stdout' : out}`);
+  const summary: BenchSummary = { experiment, out, wallMs, runs: outcome.written, failed: failed.length, verdicts, jobs };
   if (failed.length > 0) {
     const list = failed.slice(0, 10).map((r) => `${r.runId} ${runLabel(r.config)} ${r.status}${'message' in r ? `: ${r.message}` : ''}`);
-    throw new DcompError(`${failed.length} of ${units.length} runs did not complete (all are recorded in the CSV with their status):\n  ${list.join('\n  ')}${failed.length > 10 ? '\n  …' : ''}`);
+    throw new BenchFailedError(`${failed.length} of ${units.length} runs did not complete (all are recorded in the CSV with their status):\n  ${list.join('\n  ')}${failed.length > 10 ? '\n  …' : ''}`, summary);
+  }
+  return summary;
+}
+
+/** Some runs diverged or errored: everything is written; the summary is kept for callers that go on. */
+export class BenchFailedError extends DcompError {
+  constructor(message: string, readonly summary: BenchSummary) {
+    super(message, 1);
   }
 }
 
