@@ -44,7 +44,7 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
   try {
     backend = await GpuBackend.open(options.mode);
   } catch (err) {
-    if (err instanceof GpuUnavailableError) throw new UsageError(`--gpu-mode ${options.mode}: ${err.message}`);
+    if (err instanceof GpuUnavailableError) throw new UsageError(err.message.startsWith("--gpu-mode") ? err.message : `--gpu-mode ${options.mode}: ${err.message}`);
     throw err;
   }
   try {

@@ -26,6 +26,8 @@ import { cachedOptimum } from '../problems/optimum-cache.js';
 import type { Problem } from '../problems/types.js';
 import { normalizeConfig, paramsColumn, runId, type RawOptions, type RunContent } from './config.js';
 import { isLoggedIteration } from './schedule.js';
+import { prepareGpuRun } from './gpu-run.js';
+import type { GpuMode } from '../backends/types.js';
 import type { MetricRow, RunConfig, RunLabels, RunResult } from './types.js';
 
 export interface RunEnvironment {
@@ -35,6 +37,8 @@ export interface RunEnvironment {
   envDataDir?: string;
   /** User cache dir (datasets, f* cache). */
   cacheDir: string;
+  /** A line for the run log (stderr), e.g. the gpu device used. */
+  onLog?: (line: string) => void;
   /** How an option error names its option: as a flag (`dcomp run`) or as a YAML key (bench runs). */
   optionStyle?: 'flag' | 'yaml';
   /** Report download progress (the CLI draws a bar on a TTY). */
@@ -61,6 +65,8 @@ export interface PreparedRun {
   readonly labels: RunLabels;
   /** The files the run read (dataset, test set, x0 file), so that an output is never one of them. */
   readonly inputs: readonly string[];
+  /** Frees what the run holds outside the heap (a gpu device); call once after executeRun. */
+  readonly release: () => void;
 }
 
 /** f(x) above this multiple of f(x⁰) (or non-finite) marks a run diverged (spec §5). */
@@ -73,9 +79,6 @@ const CPU_LABELS = { backend: 'cpu', device: 'cpu', precision: 'float64' } as co
 
 export async function prepareRun(input: RunConfig | RawOptions, environment: RunEnvironment): Promise<PreparedRun> {
   const config = 'options' in input && typeof input.options === 'object' ? (input as RunConfig) : normalizeConfig(input as RawOptions);
-  if (config.backend === 'gpu') {
-    throw new OptionError('backend', 'the gpu backend (gpu.js kernels, float32) is not available in this version; use --backend cpu (float64, the reference)');
-  }
   const mSpec = methodSpec(config.method);
   const cSpec = compressorSpec(config.compressor);
   const pSpec = problemSpec(config.problem);
@@ -117,9 +120,17 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   }
   const k = typeof config.options.k === 'number' ? config.options.k : undefined;
   const stepUsed = resolveStepSize(config.step, mSpec, () => ({ smoothness: requireSmoothness(problem, config), compressor: cSpec, d, k }), config.compressor);
-  const oracle = createOracle(problem, { batch: config.batch, seed: config.seed });
-  const env: MethodEnv = { problem, compressors, stepSize: stepUsed, floatBits: config.float_bits, indexBits, k, oracle, options: config.options };
   const start = startingPoint(config.x0, problem, config.seed);
+  // --backend gpu: the method computes with the float32 gpu.js problem (checked against float64 at x⁰);
+  // the metrics of every row stay float64, evaluated by the reference problem at the method's iterate.
+  const gpu =
+    config.backend === 'gpu'
+      ? await prepareGpuRun(problem, start.x0, { mode: (config.gpu_mode ?? 'auto') as GpuMode, allowSoftware: config.allow_software_gpu === true })
+      : undefined;
+  for (const line of gpu?.log ?? []) environment.onLog?.(line);
+  const computed: Problem = gpu?.problem ?? problem;
+  const oracle = createOracle(computed, { batch: config.batch, seed: config.seed });
+  const env: MethodEnv = { problem: computed, compressors, stepSize: stepUsed, floatBits: config.float_bits, indexBits, k, oracle, options: config.options };
   const optimum = problem.convex
     ? cachedOptimum(
         problem,
@@ -137,7 +148,8 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
     x0: start.x0,
     fStar: optimum?.fStar,
     test,
-    labels: { stepUsed, params: paramsColumn(config, d), x0: start.label, ...CPU_LABELS },
+    labels: { stepUsed, params: paramsColumn(config, d), x0: start.label, ...(gpu?.label ?? CPU_LABELS) },
+    release: () => gpu?.backend.dispose(),
     inputs: start.path === undefined ? inputs : [...inputs, start.path],
   };
 }
@@ -185,6 +197,7 @@ export type RowStatus = 'ok' | 'diverged';
  * event loop every YIELD_MS of work, so that a signal handler can abort it between steps.
  */
 export async function executeRun(prepared: PreparedRun, hooks: RunHooks = {}): Promise<RunResult> {
+  // `problem` is the float64 reference (metrics); the method computes with env.problem (the gpu's on --backend gpu).
   const { config, problem, method, env } = prepared;
   const n = config.workers;
   const N = problem.totalRows;
@@ -265,6 +278,8 @@ export async function runOne(config: RunConfig, environment: RunEnvironment, hoo
     return await executeRun(prepared, hooks);
   } catch (err) {
     return { ...erroredResult(prepared.config, err, environment.optionStyle), runId: prepared.runId, labels: prepared.labels };
+  } finally {
+    prepared.release();
   }
 }
 

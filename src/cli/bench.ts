@@ -23,6 +23,7 @@ import { parseX0, readX0File } from '../data/x0.js';
 import type { RunContent } from '../bench/config.js';
 import type { RunEnvironment } from '../bench/runner.js';
 import { runEnvironment } from './environment.js';
+import { prepareGpuEnvironment } from './gpu.js';
 import { log, terminalPolicy, type TerminalPolicy } from './io.js';
 import { parseInteger } from './options.js';
 import { claimOutput, stdoutStream, type OutputStream } from './output.js';
@@ -312,6 +313,7 @@ export async function benchAction(fileArg: string, opts: BenchCliOptions): Promi
   }
 
   const controller = new AbortController();
+  if (todo.some((u) => u.runs.some((r) => r.config.backend === 'gpu'))) prepareGpuEnvironment();
   const pool = new WorkerPool(jobs, { ...environment, optionStyle: 'yaml' });
   const written: string[] = [];
   const evaluate = opts.claims !== false && !opts.baseline && experiment.claims.length > 0;

@@ -8,6 +8,7 @@ import { log, terminalPolicy } from './io.js';
 import { addDeclaredOptions, declaredValues } from './options.js';
 import { runEnvironment } from './environment.js';
 import { claimOutput, stdoutStream } from './output.js';
+import { prepareGpuEnvironment } from './gpu.js';
 
 const EXAMPLES = `
 Every option above is declared once by its owner (the run, a problem, a compressor or a method); an
@@ -38,11 +39,12 @@ export function runCommand(): Command {
       // OptionErrors name the flag (their default rendering); exit 2.
       const config = normalizeConfig(declaredValues(command, declared));
       const policy = terminalPolicy();
+      if (config.backend === 'gpu') prepareGpuEnvironment();
       // Claimed before any work, so that a bad or busy --out fails at once; never one of the inputs.
       const claim = opts.out === undefined ? undefined : claimOutput(opts.out, { command: 'dcomp run' });
       let prepared;
       try {
-        prepared = await prepareRun(config, runEnvironment(opts.dataDir, policy));
+        prepared = await prepareRun(config, { ...runEnvironment(opts.dataDir, policy), onLog: (line) => log(`dcomp: ${line}`) });
         claim?.checkInputs(prepared.inputs);
       } catch (err) {
         claim?.release();
@@ -70,6 +72,7 @@ export function runCommand(): Command {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         sink.close();
+        prepared.release();
       }
       if (signal) {
         log(`dcomp: run ${prepared.runId} interrupted (${signal}); the rows logged so far are written`);
