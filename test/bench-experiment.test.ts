@@ -18,7 +18,7 @@ function errorOf(text: string): string {
 
 test('an unknown compressor in the matrix is named with its key path and the known compressors', () => {
   const message = errorOf(`${HEAD}matrix:\n  method: [cgd]\n  compressor: [identity, topk, top-k]\n`);
-  assert.match(message, /^experiments\/x\.yaml: matrix\.compressor\[2\]: unknown compressor "top-k"; known: .*\btopk\b.*\brandk\b/);
+  assert.match(message, /^experiments\/x\.yaml: matrix\.compressor\[2\]: expected one of .*\btopk\b.*\brandk\b.*, got "top-k"/);
 });
 
 test('a wrong spec_version is rejected, naming the version this dcomp implements', () => {
@@ -38,7 +38,7 @@ test('out-of-range numbers, unknown keys and bad types are all reported with the
 test('a missing datasets list and a bad step are named', () => {
   const message = errorOf(`name: t\nspec_version: ${SPEC_VERSION}\nstep: fast\n`);
   assert.match(message, /experiments\/x\.yaml: datasets: expected a non-empty list of dataset names or paths, got nothing/);
-  assert.match(message, /experiments\/x\.yaml: step: expected a number > 0, "theory", "theory\*M"/);
+  assert.match(message, /experiments\/x\.yaml: step: expected a number > 0, "theory" or "theory\*M"/);
 });
 
 test('a YAML syntax error names the file, line and column', () => {

@@ -8,8 +8,8 @@ function expand(body: string) {
   return expandExperiment(parseExperiment(`name: t\nspec_version: ${SPEC_VERSION}\n${body}`, 'x.yaml'));
 }
 
-const short = (u: { runs: ReadonlyArray<{ config: { dataset: string; method: string; compressor: string; k?: number; step: string } }> }) =>
-  u.runs.map((r) => `${r.config.dataset}:${r.config.method}:${r.config.compressor}:${r.config.k ?? '-'}:${r.config.step}`).join('|');
+const short = (u: { runs: ReadonlyArray<{ config: { dataset: string; method: string; compressor: string; options: Record<string, unknown>; step: string } }> }) =>
+  u.runs.map((r) => `${r.config.dataset}:${r.config.method}:${r.config.compressor}:${String(r.config.options.k ?? "-")}:${r.config.step}`).join('|');
 
 test('the matrix is the product over datasets then keys in file order (last fastest), minus excludes, then includes', () => {
   const units = expand(`datasets: [a, b]
@@ -41,7 +41,7 @@ test('select best groups the runs that differ only in step, in sweep order', () 
   const units = expand(`datasets: [a]\nselect: best\nmatrix:\n  method: [cgd]\n  compressor: [topk]\n  k: [1, 2]\n  step: ["theory*[1,2,4]"]\ninclude:\n  - {method: gd, compressor: identity, step: 0.1}\n`);
   assert.equal(units.length, 3);
   assert.deepEqual(units[0].runs.map((r) => r.config.step), ['theory*1', 'theory*2', 'theory*4']);
-  assert.deepEqual(units[1].runs.map((r) => r.config.k), [2, 2, 2]);
+  assert.deepEqual(units[1].runs.map((r) => r.config.options.k), [2, 2, 2]);
   assert.deepEqual(units[2].runs.map((r) => r.config.step), ['0.1']);
 });
 
@@ -51,7 +51,7 @@ test('a top-level step sweep varies fastest', () => {
 });
 
 test('an invalid combination is an error naming the run', () => {
-  assert.throws(() => expand(`datasets: [a]\nmatrix:\n  method: [gd]\n  compressor: [topk]\n  k: [1]\n`), /x\.yaml: run .*method=gd.*--compressor: method gd/);
+  assert.throws(() => expand(`datasets: [a]\nmatrix:\n  method: [gd]\n  compressor: [topk]\n  k: [1]\n`), /x\.yaml: run .*method=gd.*: compressor: method gd/);
 });
 
 test('shards i/m partition the matrix by index modulo m', () => {

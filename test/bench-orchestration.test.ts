@@ -4,12 +4,15 @@ import { runBench, selectBest } from '../src/bench/bench.js';
 import type { RunUnit } from '../src/bench/matrix.js';
 import type { RunExecutor } from '../src/bench/pool.js';
 import { planResume } from '../src/bench/resume.js';
-import type { MetricRow, RunConfig, RunResult } from '../src/bench/types.js';
+import type { MetricRow, RunConfig, RunLabels, RunResult } from '../src/bench/types.js';
+import { normalizeConfig } from '../src/bench/config.js';
+
+const LABELS: RunLabels = { stepUsed: 0.5, params: '', x0: 'zeros', backend: 'cpu', device: 'cpu', precision: 'float64' };
 import { csvHeader } from '../src/report/csv.js';
 import { parseResultsCsv } from '../src/report/read-csv.js';
 
 function config(k: number, step = 'theory', iters = 4): RunConfig {
-  return { dataset: 'd', problem: 'logreg', method: 'cgd', compressor: 'topk', k, workers: 2, split: 'iid', seed: 0, step, iters, logEvery: 2, floatBits: 32, x0: 'zeros', backend: 'cpu' };
+  return normalizeConfig({ dataset: 'd', method: 'cgd', compressor: 'topk', k, workers: 2, step, iters, log_every: 2 });
 }
 
 function rows(iters: number, scale: number, stopAt = iters): MetricRow[] {
@@ -26,12 +29,12 @@ function fakeExecutor(delays: number[], behaviour: (c: RunConfig) => 'ok' | 'div
   return async (c) => {
     const delay = delays[call++ % delays.length];
     await new Promise((r) => setTimeout(r, delay));
-    const id = `id-k${c.k}-${c.step}`;
+    const id = `id-k${c.options.k}-${c.step}`;
     const mode = behaviour(c);
     if (mode === 'throw') return { status: 'thrown', message: 'boom' };
-    const scale = c.k! * (c.step === 'theory*2' ? 0.5 : 1);
-    if (mode === 'diverge') return { status: 'diverged', runId: id, config: c, stepUsed: 1e6, precision: 'float64', rows: rows(c.iters, 1e12, 2), message: 'diverged' };
-    return { status: 'completed', runId: id, config: c, stepUsed: 0.5, precision: 'float64', rows: rows(c.iters, scale) } satisfies RunResult;
+    const scale = (c.options.k as number) * (c.step === 'theory*2' ? 0.5 : 1);
+    if (mode === 'diverge') return { status: 'diverged', runId: id, config: c, labels: { ...LABELS, stepUsed: 1e6 }, rows: rows(c.iters, 1e12, 2), message: 'diverged' };
+    return { status: 'completed', runId: id, config: c, labels: LABELS, rows: rows(c.iters, scale) } satisfies RunResult;
   };
 }
 
@@ -54,7 +57,7 @@ test('the output is the same bytes in matrix order whatever the number of jobs a
 });
 
 test('a run that throws is recorded as errored with one row and the matrix goes on', async () => {
-  const { text, outcome } = await bench(units(3), 2, fakeExecutor([1], (c) => (c.k === 2 ? 'throw' : 'ok')));
+  const { text, outcome } = await bench(units(3), 2, fakeExecutor([1], (c) => (c.options.k === 2 ? 'throw' : 'ok')));
   const table = parseResultsCsv(text, 'x');
   const errored = table.rows.filter((r) => r.k === '2');
   assert.equal(errored.length, 1);

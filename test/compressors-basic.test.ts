@@ -25,7 +25,7 @@ const noObjective: LocalObjective = {
 const ctx: CompressContext = { x: new Float64Array(0), objective: noObjective, stepSize: 1 };
 
 function make(spec: CompressorSpec, d: number, k?: number, seed = 0, floatBits = 32): Compressor {
-  return spec.create({ d, k, floatBits, rng: createRng(seed, 'test', spec.name) });
+  return spec.create({ d, floatBits, rng: createRng(seed, 'test', spec.name), values: { k: k } });
 }
 
 function dense(msg: WireMessage, d: number): number[] {

@@ -40,7 +40,7 @@ function vectorsFor(d: number, seed: number): CheckVector[] {
 
 function run(name: string, d: number, k: number, opts: { samples?: number; confidence?: number; seed?: number; spec?: CompressorSpec } = {}): CompressorCheck {
   const spec = opts.spec ?? COMPRESSORS.get(name)!;
-  const compressor = spec.create({ d, k, floatBits: 32, rng: createRng(opts.seed ?? 0, 'test-compressor', name) });
+  const compressor = spec.create({ d, floatBits: 32, rng: createRng(opts.seed ?? 0, 'test-compressor', name), values: { k: k } });
   return checkCompressor(name, compressor, vectorsFor(d, opts.seed ?? 0), spec.knownClasses?.(d, k), {
     samples: opts.samples ?? 400,
     confidence: opts.confidence ?? 0.99,
@@ -178,7 +178,7 @@ test('the check detects a compressor 30% above its claimed ζ with enough sample
 test('hosvd is an orthogonal projection of the padded x, so its estimated β is at most 1 on every vector', () => {
   const spec = COMPRESSORS.get('hosvd')!;
   const d = 60;
-  const compressor = spec.create({ d, floatBits: 32, rng: createRng(0), ranks: [2] });
+  const compressor = spec.create({ d, floatBits: 32, rng: createRng(0), values: { ranks: [2] } });
   const result = checkCompressor('hosvd', compressor, vectorsFor(d, 3), undefined, { samples: 10, confidence: 0.99, randomized: false });
   for (const v of result.vectors) assert.ok(v.beta.estimate <= 1 + 1e-12, `${v.label}: ${v.beta.estimate}`);
   assert.ok(row(result, 'B3', 'delta').estimate < Infinity);

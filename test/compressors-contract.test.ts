@@ -90,12 +90,12 @@ function contextFor(d: number): CompressContext {
 }
 
 function optionsFor(spec: CompressorSpec, d: number, k: number, floatBits: number, seed: number): CompressorOptions {
+  const declared = new Set(spec.options.map((o) => o.name));
   return {
     d,
-    k: spec.requiresK ? k : undefined,
     floatBits,
     rng: createRng(seed, 'contract', spec.name),
-    ranks: spec.params.includes('ranks') ? HOSVD_RANKS : undefined,
+    values: { ...(declared.has('k') ? { k } : {}), ...(declared.has('ranks') ? { ranks: HOSVD_RANKS } : {}) },
   };
 }
 
@@ -162,8 +162,9 @@ test('the registry maps each name to the spec of that name, with its description
   for (const [name, spec] of COMPRESSORS) {
     assert.equal(spec.name, name);
     assert.ok(spec.description.length > 0 && spec.bitsFormula.length > 0, name);
-    assert.equal(spec.requiresK, SPARSIFIER_NAMES.has(name), `${name}: requiresK`);
-    assert.equal(spec.requiresK, spec.params.includes('k'), `${name}: params lists k iff it requires k`);
+    const k = spec.options.find((o) => o.name === 'k');
+    assert.equal(k !== undefined, SPARSIFIER_NAMES.has(name), `${name}: declares k iff it is a sparsifier`);
+    if (k) assert.equal(k.required, true, `${name}: k is required`);
   }
 });
 
@@ -254,11 +255,12 @@ for (const spec of specs) {
     });
   }
 
-  if (spec.requiresK) {
+  if (spec.options.some((o) => o.name === 'k')) {
     test(`${name}: create rejects a missing or out-of-range k with a UsageError naming --k`, () => {
       const d = 10;
       for (const k of [undefined, 0, -1, 11, 2.5, Number.NaN, Infinity]) {
-        const options: CompressorOptions = { ...optionsFor(spec, d, 1, 32, 0), k };
+        const base = optionsFor(spec, d, 1, 32, 0);
+        const options: CompressorOptions = { ...base, values: { ...base.values, k } };
         assert.throws(
           () => spec.create(options),
           (err: unknown) => err instanceof UsageError && err.message.includes('--k'),

@@ -35,7 +35,7 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 function make(d: number, ranks: number[], dims?: number[], floatBits = 32): HosvdCompressor {
-  return hosvdSpec.create({ d, floatBits, rng: createRng(0, 'unused'), ranks, dims }) as HosvdCompressor;
+  return hosvdSpec.create({ d, floatBits, rng: createRng(0, 'unused'), values: { ranks: ranks, dims: dims } }) as HosvdCompressor;
 }
 
 /** Mode-m unfolding (I_m × rest) of a row-major tensor, as an ml-matrix Matrix (independent of tensor.ts). */
@@ -336,7 +336,7 @@ test('the zero vector compresses to zero, the input is not modified, and the mes
 
 test('invalid --ranks and --dims are usage errors naming the option and the accepted range', () => {
   const bad = (ranks: number[] | undefined, dims: number[] | undefined, d: number, pattern: RegExp) =>
-    assert.throws(() => hosvdSpec.create({ d, floatBits: 32, rng: createRng(0), ranks, dims }), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
+    assert.throws(() => hosvdSpec.create({ d, floatBits: 32, rng: createRng(0), values: { ranks: ranks, dims: dims } }), (e: unknown) => e instanceof UsageError && pattern.test(e.message));
   bad(undefined, undefined, 112, /--ranks: required/);
   bad([0], undefined, 112, /--ranks: .*mode 1: 1\.\.5, mode 2: 1\.\.5, mode 3: 1\.\.5/);
   bad([6], undefined, 112, /--ranks: rank 6 is out of range for mode 1/);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import type { OptionValues } from '../src/core/options.js';
 import { createRng } from '../src/core/rng.js';
 import { UsageError } from '../src/core/errors.js';
 import type { LocalObjective } from '../src/problems/types.js';
@@ -19,7 +20,7 @@ const d = mushrooms.X.cols; // 112
 /** Worker 0 of a 20-worker contiguous split of mushrooms (407 rows), logreg with λ = 1e-3. */
 function mushroomsShard(): LocalObjective {
   const shards = contiguousShards(mushrooms.X.rows, 20);
-  return logregSpec.create(mushrooms, { l2: 1e-3, shards }).workers[0];
+  return logregSpec.create(mushrooms, { shards, values: { l2: 1e-3 } }).workers[0];
 }
 
 /** The same objective without its coordinate structure: forces imp-a's generic path (d loss evaluations). */
@@ -51,8 +52,8 @@ function gradientAt(f: LocalObjective, x: Float64Array): Float64Array {
   return g;
 }
 
-function options(extra: Partial<CompressorOptions>): CompressorOptions {
-  return { d, floatBits: 32, rng: createRng(0, 'unused'), ...extra };
+function options(values: OptionValues, floatBits = 32): CompressorOptions {
+  return { d, floatBits, rng: createRng(0, 'unused'), values };
 }
 
 /** Reference Top-k by a full sort: larger key first, then larger |secondary|, then smaller index; ascending output. */
@@ -223,7 +224,7 @@ test('imp-b performs the mirror-descent step of spec §3 exactly: w¹ ∝ w⁰·
   const tau = tau0 / Math.max(...grad0.map(Math.abs));
   const u = w0.map((wj, j) => wj * Math.exp(-tau * grad0[j]));
   const w1 = u.map((t) => t / u.reduce((s, q) => s + q, 0));
-  const comp = importanceBSpec.create({ d: 4, k: 2, floatBits: 32, rng: createRng(0, 'x'), innerSteps: 1, innerStep: tau0 }) as ImportanceBCompressor;
+  const comp = importanceBSpec.create({ d: 4, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2, inner_steps: 1, inner_step: tau0 } }) as ImportanceBCompressor;
   const msg = comp.compress(v, { x, objective: f, stepSize: eta });
   assert.ok(Math.abs(comp.lastTau - tau) <= 1e-15 * tau, `τ = ${comp.lastTau}, expected ${tau}`);
   for (let j = 0; j < 4; j++) assert.ok(Math.abs(comp.weights[j] - w1[j]) <= 1e-15, `w1[${j}]`);
@@ -233,7 +234,7 @@ test('imp-b performs the mirror-descent step of spec §3 exactly: w¹ ∝ w⁰·
   const grad1 = w1.map((wj, j) => -eta * v[j] * a[j] * (x[j] - eta * wj * v[j] - c[j]));
   const u2 = w1.map((wj, j) => wj * Math.exp(-tau * grad1[j]));
   const w2 = u2.map((t) => t / u2.reduce((s, q) => s + q, 0));
-  const comp2 = importanceBSpec.create({ d: 4, k: 2, floatBits: 32, rng: createRng(0, 'x'), innerSteps: 2, innerStep: tau0 }) as ImportanceBCompressor;
+  const comp2 = importanceBSpec.create({ d: 4, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2, inner_steps: 2, inner_step: tau0 } }) as ImportanceBCompressor;
   comp2.compress(v, { x, objective: f, stepSize: eta });
   for (let j = 0; j < 4; j++) assert.ok(Math.abs(comp2.weights[j] - w2[j]) <= 1e-15, `w2[${j}]`);
 });
@@ -243,7 +244,7 @@ test('imp-b stays finite on the simplex when τ₀ is so large that exp(−τ∇
   const v = gradientAt(shard, x);
   // naive w·exp(τ₀·1) with τ₀ = 1e5 is Infinity, and Infinity/Infinity = NaN
   assert.equal(Math.exp(1e5), Infinity);
-  const comp = importanceBSpec.create(options({ k: 5, innerStep: 1e5, innerSteps: 20 })) as ImportanceBCompressor;
+  const comp = importanceBSpec.create(options({ k: 5, inner_step: 1e5, inner_steps: 20 })) as ImportanceBCompressor;
   const msg = comp.compress(v, { x, objective: shard, stepSize: 0.5 });
   let sum = 0;
   for (let j = 0; j < d; j++) {
@@ -264,7 +265,7 @@ test('as η→0, ∇g(w) ≈ −η v⊙∇f_i(x) = −η v² for v = ∇f_i(x), 
   for (const k of [1, 5, 10, 20, 40, 80]) {
     if (boundaryGap(v2, k) < 1e-3) continue;
     checked++;
-    const comp = importanceBSpec.create(options({ k, innerSteps: 50 })) as ImportanceBCompressor;
+    const comp = importanceBSpec.create(options({ k, inner_steps: 50 })) as ImportanceBCompressor;
     const msg = comp.compress(v, { x, objective: shard, stepSize: 1e-8 });
     assert.deepEqual(Array.from(msg.indices), referenceTopK(v2, k), `k=${k}`);
     // monotone: log w_j − log w_l has the sign of v_j² − v_l² whenever they differ clearly
@@ -330,7 +331,7 @@ test('imp-c performs the projected-gradient step of spec §3 exactly: w¹ = clip
   const w2 = w1.map((wj, j) => clip(wj - tau * grad1[j]));
   assert.ok(w2.some((t) => t > 0 && t < 1), 'an interior weight, so the step size matters');
   for (const [steps, expected] of [[1, w1], [2, w2]] as const) {
-    const comp = importanceCSpec.create({ d: 4, k: 2, floatBits: 32, rng: createRng(0, 'x'), innerSteps: steps, innerStep: tau0 }) as ImportanceCCompressor;
+    const comp = importanceCSpec.create({ d: 4, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2, inner_steps: steps, inner_step: tau0 } }) as ImportanceCCompressor;
     comp.compress(v, { x, objective: f, stepSize: eta });
     assert.ok(Math.abs(comp.lastTau - tau) <= 1e-15 * tau, `τ = ${comp.lastTau}, expected ${tau}`);
     for (let j = 0; j < 4; j++) assert.ok(Math.abs(comp.weights[j] - expected[j]) <= 1e-15, `M=${steps} w[${j}]`);
@@ -344,17 +345,17 @@ test('imp-c breaks ties in w by the larger |v_j| (then the smaller index), and -
   const x = new Float64Array(5);
   const v = Float64Array.from([1, 2, -3, -3, 1]);
   const ctx = { x, objective: f, stepSize: 1 };
-  const comp = importanceCSpec.create({ d: 5, k: 2, floatBits: 32, rng: createRng(0, 'x'), innerSteps: 50 }) as ImportanceCCompressor;
+  const comp = importanceCSpec.create({ d: 5, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2, inner_steps: 50 } }) as ImportanceCCompressor;
   const msg = comp.compress(v, ctx);
   assert.deepEqual(Array.from(comp.weights.subarray(0, 4)), [1, 1, 1, 1]);
   assert.ok(comp.weights[4] < 1, `w[4] = ${comp.weights[4]}`);
   // four ties at 1: |v| = 1, 2, 3, 3 → the two with |v| = 3, i.e. indices 2 and 3
   assert.deepEqual(Array.from(msg.indices), [2, 3]);
   assert.deepEqual(Array.from(msg.values), [-3, -3]);
-  const comp3 = importanceCSpec.create({ d: 5, k: 3, floatBits: 32, rng: createRng(0, 'x'), innerSteps: 50 }) as ImportanceCCompressor;
+  const comp3 = importanceCSpec.create({ d: 5, floatBits: 32, rng: createRng(0, 'x'), values: { k: 3, inner_steps: 50 } }) as ImportanceCCompressor;
   assert.deepEqual(Array.from(comp3.compress(v, ctx).indices), [1, 2, 3]);
   // k = 5 with scaling: every value is w_j·v_j
-  const scaled = importanceCSpec.create({ d: 5, k: 5, floatBits: 32, rng: createRng(0, 'x'), innerSteps: 50, impCScale: true }) as ImportanceCCompressor;
+  const scaled = importanceCSpec.create({ d: 5, floatBits: 32, rng: createRng(0, 'x'), values: { k: 5, inner_steps: 50, imp_c_scale: true } }) as ImportanceCCompressor;
   const sm = scaled.compress(v, ctx);
   assert.deepEqual(Array.from(sm.indices), [0, 1, 2, 3, 4]);
   assert.deepEqual(Array.from(sm.values), Array.from(v, (vj, j) => scaled.weights[j] * vj));
@@ -365,7 +366,7 @@ test('as η→0, ∇g(1) ≈ −η v⊙∇f_i(x) = −η v² ≤ 0 for v = ∇f_
   const x = normalVector(d, 0.3, 2);
   const v = gradientAt(shard, x);
   for (const k of [1, 5, 10, 20, 40, 80, d]) {
-    const comp = importanceCSpec.create(options({ k, innerSteps: 50 })) as ImportanceCCompressor;
+    const comp = importanceCSpec.create(options({ k, inner_steps: 50 })) as ImportanceCCompressor;
     const msg = comp.compress(v, { x, objective: shard, stepSize: 1e-8 });
     for (let j = 0; j < d; j++) assert.equal(comp.weights[j], 1, `w[${j}]`);
     assert.deepEqual(Array.from(msg.indices), referenceTopK(v.map(Math.abs), k), `k=${k}`);
@@ -384,17 +385,17 @@ test('imp-c with ∇g(w⁰) = 0 (v = 0) keeps every weight at 1 with τ = 0', ()
 
 const specs: [CompressorSpec, string[]][] = [
   [importanceASpec, ['k']],
-  [importanceBSpec, ['k', 'inner-steps', 'inner-step']],
-  [importanceCSpec, ['k', 'inner-steps', 'inner-step', 'imp-c-scale']],
+  [importanceBSpec, ['k', 'inner_steps', 'inner_step']],
+  [importanceCSpec, ['k', 'inner_steps', 'inner_step', 'imp_c_scale']],
 ];
 
 test('the importance compressors declare k, their inner-solver options, deterministic, objective-dependent, topk bits and no contraction constant', () => {
   for (const [spec, params] of specs) {
-    assert.deepEqual([...spec.params], params, spec.name);
-    assert.equal(spec.requiresK, true);
+    assert.deepEqual(spec.options.map((o) => o.name), params, spec.name);
+    assert.equal(spec.options.find((o) => o.name === 'k')?.required, true);
     assert.equal(spec.needsObjective, true);
     assert.equal(spec.randomized, false);
-    assert.equal(spec.bitsFormula, 'k·(F + ⌈log2 d⌉)');
+    assert.equal(spec.bitsFormula, 'k·(F + I)');
     assert.equal(spec.contractionAlpha, undefined);
     assert.equal(spec.unbiasedZeta, undefined);
   }
@@ -405,7 +406,7 @@ test('each importance compressor reuses one preallocated message of k ascending 
   const x = normalVector(d, 0.3, 8);
   const v = gradientAt(shard, x);
   for (const [spec] of specs) {
-    const comp = spec.create(options({ k: 9, floatBits: 16 }));
+    const comp = spec.create(options({ k: 9 }, 16));
     const first = comp.compress(v, { x, objective: shard, stepSize: 0.5 });
     assert.equal(first.format, 'sparse');
     assert.equal(first.nnz, 9);
@@ -415,24 +416,24 @@ test('each importance compressor reuses one preallocated message of k ascending 
     assert.equal(second, first, `${spec.name} returns the same message object`);
   }
   // index bits at powers of two: d = 128 → 7, d = 129 → 8
-  assert.equal(importanceASpec.create({ d: 128, k: 2, floatBits: 32, rng: createRng(0, 'x') }).compress(new Float64Array(128), { x: new Float64Array(128), objective: quadratic(new Array(128).fill(1), new Array(128).fill(0)), stepSize: 1 }).bits, 2 * 39);
-  assert.equal(importanceASpec.create({ d: 129, k: 2, floatBits: 32, rng: createRng(0, 'x') }).compress(new Float64Array(129), { x: new Float64Array(129), objective: quadratic(new Array(129).fill(1), new Array(129).fill(0)), stepSize: 1 }).bits, 2 * 40);
+  assert.equal(importanceASpec.create({ d: 128, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2 } }).compress(new Float64Array(128), { x: new Float64Array(128), objective: quadratic(new Array(128).fill(1), new Array(128).fill(0)), stepSize: 1 }).bits, 2 * 39);
+  assert.equal(importanceASpec.create({ d: 129, floatBits: 32, rng: createRng(0, 'x'), values: { k: 2 } }).compress(new Float64Array(129), { x: new Float64Array(129), objective: quadratic(new Array(129).fill(1), new Array(129).fill(0)), stepSize: 1 }).bits, 2 * 40);
 });
 
 test('bad --k, --inner-steps and --inner-step values are usage errors naming the option and what it accepts', () => {
-  const bad: [CompressorSpec, Partial<CompressorOptions>, RegExp][] = [];
+  const bad: [CompressorSpec, OptionValues, RegExp][] = [];
   for (const [spec] of specs) {
     bad.push([spec, {}, /--k.*1 ≤ k ≤ d = 112/]);
     for (const k of [0, d + 1, 2.5, NaN]) bad.push([spec, { k }, /--k.*1 ≤ k ≤ d = 112/]);
   }
   for (const spec of [importanceBSpec, importanceCSpec]) {
-    for (const innerSteps of [0, -3, 2.5, NaN]) bad.push([spec, { k: 3, innerSteps }, /--inner-steps.*integer ≥ 1/]);
-    for (const innerStep of [0, -1, NaN, Infinity]) bad.push([spec, { k: 3, innerStep }, /--inner-step:.*> 0/]);
+    for (const innerSteps of [0, -3, 2.5, NaN]) bad.push([spec, { k: 3, inner_steps: innerSteps }, /--inner-steps.*integer ≥ 1/]);
+    for (const innerStep of [0, -1, NaN, Infinity]) bad.push([spec, { k: 3, inner_step: innerStep }, /--inner-step:.*> 0/]);
   }
   for (const [spec, extra, message] of bad) {
     assert.throws(() => spec.create(options(extra)), (e: unknown) => e instanceof UsageError && message.test(e.message), `${spec.name} ${JSON.stringify(extra)}`);
   }
   // the boundary values are accepted
-  assert.doesNotThrow(() => importanceBSpec.create(options({ k: d, innerSteps: 1, innerStep: 1e-9 })));
+  assert.doesNotThrow(() => importanceBSpec.create(options({ k: d, inner_steps: 1, inner_step: 1e-9 })));
   assert.doesNotThrow(() => importanceCSpec.create(options({ k: 1 })));
 });

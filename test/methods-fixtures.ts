@@ -108,7 +108,7 @@ export function makeEnv(problem: Problem, options: EnvOptions): MethodEnv {
   const seed = options.seed ?? 0;
   const spec = compressorSpec(options.compressor ?? 'identity');
   const compressors: Compressor[] = problem.workers.map((_, i) =>
-    spec.create({ d: problem.d, k: options.k, floatBits, rng: createRng(seed, 'compressor', i) }),
+    spec.create({ d: problem.d, floatBits, rng: createRng(seed, 'compressor', i), values: { k: options.k } }),
   );
   return {
     problem,

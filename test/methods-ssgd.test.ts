@@ -151,17 +151,21 @@ function massBalance(spec: typeof gtopkSpec, problem: Problem, k: number, gamma:
     for (let j = 0; j < d; j++) applied[j] += n * (x[j] - state.x[j]);
     if (spec.name === 'gtopk') {
       const gs = state as GtopkState;
-      // the spec's residual rule ε_i = acc_i − acc_i ⊙ gMask; what the tree dropped on gMask is lost
-      for (let t2 = 0; t2 < gs.globalNnz; t2++) {
-        const j = gs.globalIndices[t2];
-        let consumed = 0;
-        for (const acc of accs) consumed += acc[j];
-        dropped[j] += consumed - gs.globalValues[t2];
-        if (Math.abs(consumed - gs.globalValues[t2]) > 1e-9) droppedAny = true;
-        for (let i = 0; i < n; i++) assert.equal(state.residuals[i][j], 0, 'ε_i vanishes on gMask');
+      // Independently of the method: each worker's own top-k, the tree with what every inner merge
+      // prunes, and the authors' residual rule ε_i = acc_i − s_i ⊙ gMask.
+      const { global, pruned, local } = referenceTree(accs, k, n);
+      const gotMask = Array.from(gs.globalIndices.subarray(0, gs.globalNnz));
+      assert.deepEqual(gotMask, [...global.keys()].sort((p, q) => p - q), 'gMask');
+      for (const [j, v] of pruned) {
+        if (!global.has(j)) continue; // a pruned value off gMask stays in its workers' residuals
+        dropped[j] += v;
+        if (Math.abs(v) > 1e-9) droppedAny = true;
       }
       for (let i = 0; i < n; i++) {
-        for (let j = 0; j < d; j++) if (state.residuals[i][j] !== 0) assert.equal(state.residuals[i][j], accs[i][j], 'ε_i = acc_i off gMask');
+        for (let j = 0; j < d; j++) {
+          const want = global.has(j) && local[i].includes(j) ? 0 : accs[i][j];
+          assert.equal(state.residuals[i][j], want, `ε_${i}[${j}] = acc_i − s_i ⊙ gMask`);
+        }
       }
     }
   }
@@ -182,12 +186,89 @@ test('topk-ssgd conserves residual mass: Σ_i ε_i + n·Σ_t (x^t − x^{t+1}) =
   assert.ok(relative < 1e-12, `relative imbalance ${relative}`);
 });
 
-test('gtopk conserves mass once the tree-dropped parts of acc_i on gMask are counted (spec residual ε_i = acc_i − acc_i ⊙ gMask)', () => {
-  const problem = randomQuadratic(6, 30, 12);
-  const { relative, droppedAny } = massBalance(gtopkSpec, problem, 4, 0.3, 40);
-  assert.ok(relative < 1e-12, `relative imbalance ${relative}`);
-  assert.ok(droppedAny, 'the case must exercise contributions that the tree dropped');
+test('gtopk for n ≥ 3 conserves mass once the values pruned at inner merges on gMask are counted (residual ε_i = acc_i − s_i ⊙ gMask)', () => {
+  for (const n of [3, 6, 8]) {
+    const problem = randomQuadratic(n, 8, 12 + n);
+    const { relative, droppedAny } = massBalance(gtopkSpec, problem, 2, 0.3, 40);
+    assert.ok(relative < 1e-12, `n=${n}: relative imbalance ${relative}`);
+    assert.ok(droppedAny, `n=${n}: the case must exercise values pruned at inner merges`);
+  }
 });
+
+test('gtopk for n ≤ 2 conserves Σ_i acc_i = Σ_i ε_i + G̃ exactly at every step', () => {
+  for (const n of [1, 2]) {
+    const problem = randomQuadratic(n, 20, 40 + n);
+    const env = makeEnv(problem, { compressor: 'topk', k: 3, stepSize: 0.3 });
+    const method = gtopkSpec.create();
+    const state = method.init(new Float64Array(20), env) as GtopkState;
+    const grad = new Float64Array(20);
+    for (let t = 0; t < 30; t++) {
+      const x = Float64Array.from(state.x);
+      const accs = state.residuals.map((e, i) => {
+        problem.workers[i].gradient(x, grad);
+        return Float64Array.from(e, (v, j) => v + 0.3 * grad[j]);
+      });
+      method.step(state, env);
+      const g = new Float64Array(20);
+      for (let q = 0; q < state.globalNnz; q++) g[state.globalIndices[q]] = state.globalValues[q];
+      for (let j = 0; j < 20; j++) {
+        const left = n === 1 ? accs[0][j] : accs[0][j] + accs[1][j];
+        const right = (n === 1 ? state.residuals[0][j] : state.residuals[0][j] + state.residuals[1][j]) + g[j];
+        assert.equal(right, left, `n=${n} t=${t} j=${j}`);
+      }
+    }
+  }
+});
+
+test('gtopk hand example (d = 4, n = 2, k = 1): acc₀ = (3,1,0,0), acc₁ = (1,2,0,0) → G̃ = 3e₀, ε₀ = (0,1,0,0), ε₁ = (1,2,0,0)', () => {
+  const gradients = [Float64Array.of(3, 1, 0, 0), Float64Array.of(1, 2, 0, 0)];
+  // f_i(x) = ⟨g_i, x⟩: ∇f_i = g_i everywhere, so with γ = 1 and ε = 0, acc_i = g_i.
+  const workers = gradients.map((g) => ({
+    d: 4, rows: 1,
+    loss: (x: Float64Array) => g.reduce((s, v, j) => s + v * x[j], 0),
+    gradient(x: Float64Array, out: Float64Array) { out.set(g); return this.loss(x); },
+    batchGradient(x: Float64Array, _r: Int32Array, _c: number, out: Float64Array) { out.set(g); return this.loss(x); },
+  }));
+  const problem = {
+    name: 'linear', d: 4, workers, totalRows: 2, convex: true,
+    loss: (x: Float64Array) => (workers[0].loss(x) + workers[1].loss(x)) / 2,
+    gradient: (x: Float64Array, out: Float64Array) => { for (let j = 0; j < 4; j++) out[j] = (gradients[0][j] + gradients[1][j]) / 2; return 0; },
+    accuracy: () => 0, smoothness: () => undefined,
+  } as unknown as Problem;
+  const env = makeEnv(problem, { compressor: 'topk', k: 1, stepSize: 1 });
+  const method = gtopkSpec.create();
+  const state = method.init(new Float64Array(4), env) as GtopkState;
+  method.step(state, env);
+  assert.equal(state.globalNnz, 1);
+  assert.deepEqual([state.globalIndices[0], state.globalValues[0]], [0, 3]);
+  assert.deepEqual(Array.from(state.residuals[0]), [0, 1, 0, 0]);
+  assert.deepEqual(Array.from(state.residuals[1]), [1, 2, 0, 0]);
+  assert.deepEqual(Array.from(state.x), [-1.5, 0, 0, 0]);
+});
+
+/**
+ * The tree of spec §4 on maps (independent of communicator.ts): each worker's top-k, then pairwise
+ * merges keeping the k largest |·|; `pruned` sums, per coordinate, the partial sums every inner merge dropped.
+ */
+function referenceTree(accs: readonly Float64Array[], k: number, n: number) {
+  const d = accs[0].length;
+  const all = [...Array(d).keys()];
+  const topk = (v: (j: number) => number, support: number[]) =>
+    support.slice().sort((a, b) => Math.abs(v(b)) - Math.abs(v(a)) || a - b).slice(0, k).sort((a, b) => a - b);
+  const local = accs.map((acc) => topk((j) => acc[j], all));
+  const nodes: Map<number, number>[] = accs.map((acc, i) => new Map(local[i].map((j): [number, number] => [j, acc[j]])));
+  const pruned = new Map<number, number>();
+  for (const pairs of reductionRounds(n)) {
+    for (const [a, b] of pairs) {
+      const merged = new Map<number, number>(nodes[a]);
+      for (const [j, v] of nodes[b]) merged.set(j, (merged.get(j) ?? 0) + v);
+      const keep = topk((j) => merged.get(j)!, [...merged.keys()]);
+      for (const [j, v] of merged) if (!keep.includes(j)) pruned.set(j, (pruned.get(j) ?? 0) + v);
+      nodes[a] = new Map(keep.map((j): [number, number] => [j, merged.get(j)!]));
+    }
+  }
+  return { global: nodes[0], pruned, local };
+}
 
 /** Dense reference implementations of spec §4 (independent of the methods' code paths). */
 function referenceSsgd(problem: Problem, k: number, gamma: number, iters: number, tree: boolean): Float64Array {
@@ -225,8 +306,9 @@ function referenceSsgd(problem: Problem, k: number, gamma: number, iters: number
         }
       }
       for (const [j, v] of nodes[0]) update[j] = v;
+      // the authors' residual: ε_i = acc_i − s_i ⊙ gMask
       accs.forEach((acc, i) => {
-        for (let j = 0; j < d; j++) eps[i][j] = nodes[0].has(j) ? 0 : acc[j];
+        for (let j = 0; j < d; j++) eps[i][j] = nodes[0].has(j) && local[i].includes(j) ? 0 : acc[j];
       });
     }
     for (let j = 0; j < d; j++) x[j] -= update[j] / n;

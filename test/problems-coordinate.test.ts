@@ -15,7 +15,7 @@ for (const spec of specs) {
   for (const name of ['mushrooms', 'a1a', 'phishing']) {
     test(`${spec.name}: coordinateDecrease equals d brute-force loss evaluations f_i(x) − f_i(x − ηv_j e_j) on a ${name} shard`, () => {
       const data = readDataset(name, 2000);
-      const problem = spec.create(data, { shards: contiguousShards(data.X.rows, 4), l2: 0.01 });
+      const problem = spec.create(data, { shards: contiguousShards(data.X.rows, 4), values: { l2: 0.01 } });
       const worker = problem.workers[2];
       const d = problem.d;
       const x = seeded(d, 0.5, `x-${name}`);
@@ -48,7 +48,7 @@ for (const spec of specs) {
 
   test(`${spec.name}: coordinateDecrease keeps full relative accuracy for tiny moves, where subtracting two losses cannot (first-order term δ·∂_j f)`, () => {
     const data = readDataset('mushrooms', 1000);
-    const problem = spec.create(data, { shards: contiguousShards(data.X.rows, 1), l2: 0.01 });
+    const problem = spec.create(data, { shards: contiguousShards(data.X.rows, 1), values: { l2: 0.01 } });
     const worker = problem.workers[0];
     const d = problem.d;
     const x = seeded(d, 0.3, 'tiny');
@@ -72,7 +72,7 @@ test('coordinateDecrease on a worker gives zero data change for a column that no
   // widen to d + 2 columns that no row touches: only the regulariser changes there
   const wide = { ...data, X: { ...data.X, cols: data.X.cols + 2 } };
   const lambda = 0.3;
-  const problem = logregSpec.create(wide, { shards: contiguousShards(200, 1), l2: lambda });
+  const problem = logregSpec.create(wide, { shards: contiguousShards(200, 1), values: { l2: lambda } });
   const d = problem.d;
   const x = seeded(d, 1, 'wide');
   const v = seeded(d, 1, 'wide-v');

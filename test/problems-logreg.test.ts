@@ -60,7 +60,7 @@ for (const spec of specs) {
   }
 
   test(`${spec.name}: loss equals the spec formula evaluated directly`, () => {
-    const problem = spec.create(mushrooms300, { shards: allRows(300), l2: 0.05 });
+    const problem = spec.create(mushrooms300, { shards: allRows(300), values: { l2: 0.05 } });
     const x = randomPoint(problem.d, 0.2, 'formula');
     const expected = naiveLoss(mushrooms300, allRows(300)[0], x, 0.05, spec.name === 'logreg-nonconvex');
     assert.ok(Math.abs(problem.loss(x) - expected) <= 1e-13 * expected);
@@ -98,7 +98,7 @@ for (const spec of specs) {
   test(`${spec.name}: huge margins (entries 1e4) give finite loss and gradient equal to their asymptotic values`, () => {
     const data = mushrooms300;
     const lambda = 1e-3;
-    const problem = spec.create(data, { shards: allRows(data.X.rows), l2: lambda });
+    const problem = spec.create(data, { shards: allRows(data.X.rows), values: { l2: lambda } });
     const d = problem.d;
     // all entries positive: every aᵀx ≥ 1e4 on this non-negative data, so every |margin| is huge
     const x = Float64Array.from({ length: d }, (_, j) => 1e4 * (1 + j / d));
@@ -134,7 +134,7 @@ for (const spec of specs) {
 
   test(`${spec.name}: f is the mean of the workers' f_i (mean of shard means) with unequal shard sizes`, () => {
     const shards = [Int32Array.from([0, 1, 2]), Int32Array.from([3, 4, 5, 6, 7, 8, 9, 10, 11, 12]), Int32Array.from([13, 14])];
-    const problem = spec.create(mushrooms300, { shards, l2: 0.01 });
+    const problem = spec.create(mushrooms300, { shards, values: { l2: 0.01 } });
     const x = randomPoint(problem.d, 0.5, 'mean');
     const nonconvex = spec.name === 'logreg-nonconvex';
     const perShard = shards.map((rows) => naiveLoss(mushrooms300, rows, x, 0.01, nonconvex));
@@ -169,10 +169,10 @@ test('accuracy counts sign(aᵀx) = b with sign(0) = +1, on training rows or on 
 });
 
 test('create rejects a negative or non-finite λ naming --l2, and uses the spec defaults 1e-3 and 0.1', () => {
-  assert.throws(() => logregSpec.create(mushrooms300, { shards: allRows(300), l2: -1 }), UsageError);
-  assert.throws(() => logregNonconvexSpec.create(mushrooms300, { shards: allRows(300), l2: Number.NaN }), /--l2/);
-  assert.equal(logregSpec.defaultL2, 1e-3);
-  assert.equal(logregNonconvexSpec.defaultL2, 0.1);
+  assert.throws(() => logregSpec.create(mushrooms300, { shards: allRows(300), values: { l2: -1 } }), UsageError);
+  assert.throws(() => logregNonconvexSpec.create(mushrooms300, { shards: allRows(300), values: { l2: Number.NaN } }), /--l2/);
+  assert.equal(logregSpec.options.find((o) => o.name === 'l2')?.default, 1e-3);
+  assert.equal(logregNonconvexSpec.options.find((o) => o.name === 'l2')?.default, 0.1);
   const p = logregSpec.create(mushrooms300, { shards: allRows(300) }) as LogregProblem;
   const q = logregNonconvexSpec.create(mushrooms300, { shards: allRows(300) }) as LogregProblem;
   assert.equal(p.lambda, 1e-3);

@@ -31,7 +31,7 @@ function bisect(fn: (x: number) => number, lo: number, hi: number): number {
 
 test('f* in one dimension with λ = 0: rows (1,+1),(1,+1),(1,−1) give σ(x*) = 2/3, x* = log 2, f* = (2/3)log(3/2) + (1/3)log 3', () => {
   const data = denseData([[1], [1], [1]], [1, 1, -1]);
-  const problem = logregSpec.create(data, { shards: allRows(3), l2: 0 });
+  const problem = logregSpec.create(data, { shards: allRows(3), values: { l2: 0 } });
   const result = solveOptimum(problem)!;
   assert.ok(result.gradNorm <= 1e-10);
   assert.ok(Math.abs(result.x[0] - Math.log(2)) <= 1e-10);
@@ -41,7 +41,7 @@ test('f* in one dimension with λ = 0: rows (1,+1),(1,+1),(1,−1) give σ(x*) =
 
 test('f* weights shards by 1/N_i: shards {+1} and {+1,−1} give f = (3/4)softplus(−x) + (1/4)softplus(x), x* = log 3', () => {
   const data = denseData([[1], [1], [1]], [1, 1, -1]);
-  const problem = logregSpec.create(data, { shards: [Int32Array.from([0]), Int32Array.from([1, 2])], l2: 0 });
+  const problem = logregSpec.create(data, { shards: [Int32Array.from([0]), Int32Array.from([1, 2])], values: { l2: 0 } });
   const result = solveOptimum(problem)!;
   assert.ok(Math.abs(result.x[0] - Math.log(3)) <= 1e-10, `${result.x[0]}`);
   const fStar = 0.75 * softplus(-Math.log(3)) + 0.25 * softplus(Math.log(3));
@@ -51,7 +51,7 @@ test('f* weights shards by 1/N_i: shards {+1} and {+1,−1} give f = (3/4)softpl
 test('f* in one dimension with λ = 0.3 matches bisection on f′(x) = −(2/3)σ(−2x) + (1/3)σ(x) + λx', () => {
   const data = denseData([[2], [2], [1]], [1, 1, -1]);
   const lambda = 0.3;
-  const problem = logregSpec.create(data, { shards: allRows(3), l2: lambda });
+  const problem = logregSpec.create(data, { shards: allRows(3), values: { l2: lambda } });
   const derivative = (x: number) => -(2 / 3) * 2 * sigma(-2 * x) + (1 / 3) * sigma(x) + lambda * x;
   const xStar = bisect(derivative, -10, 10);
   const fStar = (2 / 3) * softplus(-2 * xStar) + (1 / 3) * softplus(xStar) + 0.5 * lambda * xStar * xStar;
@@ -75,7 +75,7 @@ test('solveOptimum reaches ‖∇f‖ ≤ 1e-10 on mushrooms with λ = 1e-3 (1 a
 
 test('the L-BFGS fallback (problem without Hessian products) agrees with Newton-CG on f*', () => {
   const data = readDataset('phishing', 1500);
-  const problem = logregSpec.create(data, { shards: contiguousShards(1500, 2), l2: 1e-2 });
+  const problem = logregSpec.create(data, { shards: contiguousShards(1500, 2), values: { l2: 1e-2 } });
   const plain: Problem = {
     name: problem.name,
     d: problem.d,

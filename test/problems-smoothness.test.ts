@@ -31,7 +31,7 @@ test('L, L_i and L̃ on orthogonal rows with unequal shards equal the hand-compu
   const shards = [Int32Array.from([0]), Int32Array.from([1, 2])];
   const lambda = 0.01;
   for (const [spec, curvature] of [[logregSpec, lambda], [logregNonconvexSpec, 2 * lambda]] as const) {
-    const s = spec.create(data, { shards, l2: lambda }).smoothness()!;
+    const s = spec.create(data, { shards, values: { l2: lambda } }).smoothness()!;
     const L1 = 9 / 4 + curvature;
     const L2 = 2 / (4 * 2) + curvature;
     // (1/2)(diag(9,0,0)/1 + diag(0,2,2)/2) = diag(4.5, 0.5, 0.5)

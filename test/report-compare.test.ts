@@ -6,13 +6,14 @@ import { compareTables, parseTolerances, relativeDifference } from '../src/repor
 import { parseResultsCsv } from '../src/report/read-csv.js';
 import { dcomp, tempDir } from './bench-cli-helpers.js';
 
-const HEADER = 'experiment,run_id,method,iteration,loss,loss_gap,grad_norm_sq,train_acc,bits_up_total,time_ms,status';
+// Every column compare requires (run_id, iteration, status and each metric with a tolerance).
+const HEADER = 'experiment,run_id,method,iteration,loss,loss_gap,grad_norm_sq,train_acc,bits_up_total,step,epoch,test_acc,bits_up_per_worker,bits_down,time_ms,status';
 const BASE = [
   HEADER,
-  'e,r1,gd,0,0.6931471805599453,0.5,0.3,0.5,0,1,ok',
-  'e,r1,gd,5,0.4,0.2,0.01,0.9,100,5,ok',
-  'e,r2,cgd,0,0.6931471805599453,0.5,0.3,0.5,0,1,ok',
-  'e,r2,cgd,5,0.45,0.25,0.02,0.85,10,4,ok',
+  'e,r1,gd,0,0.6931471805599453,0.5,0.3,0.5,0,0.5,0,,0,0,1,ok',
+  'e,r1,gd,5,0.4,0.2,0.01,0.9,100,0.5,5,,100,0,5,ok',
+  'e,r2,cgd,0,0.6931471805599453,0.5,0.3,0.5,0,0.25,0,,0,0,1,ok',
+  'e,r2,cgd,5,0.45,0.25,0.02,0.85,10,0.25,5,,10,0,4,ok',
 ].join('\n') + '\n';
 
 const table = (text: string) => parseResultsCsv(text, 'x.csv');

@@ -6,6 +6,7 @@
 import { csvLines, runRecords } from '../report/csv.js';
 import { StoppedError, type RunExecutor } from './pool.js';
 import type { PlannedRun, RunUnit } from './matrix.js';
+import { unstartedLabels } from './runner.js';
 import type { MetricRow, RunResult } from './types.js';
 
 export interface BenchHooks {
@@ -30,6 +31,8 @@ export interface BenchOptions {
   readonly write: (text: string) => void;
   readonly hooks?: BenchHooks;
   readonly signal?: AbortSignal;
+  /** `select: best` criterion (default: the final ‖∇f‖²). */
+  readonly selectBy?: SelectBy;
 }
 
 export interface BenchOutcome {
@@ -43,7 +46,7 @@ export interface BenchOutcome {
 
 /** A run that threw (or whose worker died) is recorded as errored, like one the runner reports as such. */
 export function erroredResult(run: PlannedRun, message: string): RunResult {
-  return { status: 'errored', runId: run.id, config: run.config, stepUsed: undefined, precision: '', rows: [], message };
+  return { status: 'errored', runId: run.id, config: run.config, labels: unstartedLabels(run.config), rows: [], message };
 }
 
 /** A run must leave at least one row so that the CSV records its status; an errored run with none gets this one. */
@@ -60,21 +63,24 @@ export function resultBlock(result: RunResult, experiment: string): string {
   return csvLines(runRecords(withRow as RunResult, experiment));
 }
 
-function finalGradNormSq(result: RunResult): number {
+/** What `select: best` minimises at a run's last row (experiment key `select_by`). */
+export type SelectBy = 'grad_norm_sq' | 'loss';
+
+function finalValue(result: RunResult, by: SelectBy): number {
   const last = result.rows[result.rows.length - 1];
-  return last === undefined ? NaN : last.gradNormSq;
+  return last === undefined ? NaN : by === 'loss' ? last.loss : last.gradNormSq;
 }
 
 /**
  * `select: best`: the completed run with the lowest final ‖∇f‖² (ties: the earlier step of the sweep);
  * when none completed, the first run (so its failure is recorded).
  */
-export function selectBest(results: readonly RunResult[]): number {
+export function selectBest(results: readonly RunResult[], by: SelectBy = 'grad_norm_sq'): number {
   let best = -1;
   results.forEach((r, i) => {
-    const g = finalGradNormSq(r);
+    const g = finalValue(r, by);
     if (r.status !== 'completed' || !Number.isFinite(g)) return;
-    if (best < 0 || g < finalGradNormSq(results[best])) best = i;
+    if (best < 0 || g < finalValue(results[best], by)) best = i;
   });
   return best < 0 ? 0 : best;
 }
@@ -94,7 +100,7 @@ export async function runBench(options: BenchOptions): Promise<BenchOutcome> {
       const done = results[nextWrite];
       if (done.some((r) => r === undefined)) return;
       const all = done as RunResult[];
-      const keptIndex = all.length > 1 ? selectBest(all) : 0;
+      const keptIndex = all.length > 1 ? selectBest(all, options.selectBy) : 0;
       const kept = all[keptIndex];
       options.write(resultBlock(kept, options.experiment));
       if (kept.status !== 'completed') failed.push(kept);

@@ -4,20 +4,22 @@
  * `experiments/x.yaml: matrix.compressor[2]: unknown compressor "top-k"; known: identity, topk, …`.
  * The file format is documented in docs/bench.md.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/version.js';
-import { SPLIT_MODES } from '../data/types.js';
-import { COMPRESSORS } from '../compressors/registry.js';
-import { METHODS } from '../methods/registry.js';
-import { PROBLEMS } from '../problems/registry.js';
+import { OptionError, readOption, type OptionValue } from '../core/options.js';
+import { STEP_ACCEPTS as STEP_ONE_ACCEPTS } from '../methods/step.js';
 import { X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
-import type { RunConfig } from './types.js';
+import { allDeclarations, type DeclaredOption } from './config.js';
+import { filterKeysFor, parseClaims } from './claims-schema.js';
+import { parseReportSpec, type ReportSpec } from './report-schema.js';
+import { parseBaselineSpec, type BaselineSpec } from './baseline.js';
+import { BENCH_COLUMNS } from '../report/csv.js';
+import type { Claim } from '../report/claims.js';
 
-/** A validated option value as it goes into a RunConfig field. */
-export type OptionValue = string | number | boolean | number[];
+export type { OptionValue };
 
 /** Options in file order: [YAML key, alternatives]. */
 export type OptionLists = Array<[string, OptionValue[]]>;
@@ -38,16 +40,17 @@ export interface Experiment {
   readonly include: readonly OptionLists[];
   /** `best`: of the runs that differ only in `step`, keep the one with the lowest final ‖∇f‖². */
   readonly select: 'all' | 'best';
+  /**
+   * What `select: best` minimises at the last row: `grad_norm_sq` (default; the EF21 paper's criterion)
+   * or `loss` (for non-convex problems such as mlp, where a dead ReLU network has a tiny gradient).
+   */
+  readonly selectBy: 'grad_norm_sq' | 'loss';
   /** The plot at the end of the bench (overridden by --plot-x/--plot-y). */
-  readonly plot: { readonly x?: string; readonly y?: string };
-}
-
-interface OptionDef {
-  readonly field: keyof RunConfig;
-  readonly schema: z.ZodType<OptionValue>;
-  /** The value itself is a list (ranks, dims): in `matrix`, alternatives are then lists of lists. */
-  readonly listValued?: boolean;
-  readonly doc: string;
+  readonly plot: { readonly x?: string; readonly y?: string; readonly log_x?: boolean };
+  /** `claims:`, `report:`, `baseline:` (docs/reproductions.md). */
+  readonly claims: readonly Claim[];
+  readonly report: ReportSpec;
+  readonly baseline?: BaselineSpec;
 }
 
 function show(v: unknown): string {
@@ -60,27 +63,6 @@ function accepts(what: string) {
   return (issue: { input?: unknown }) => `expected ${what}, got ${show(issue.input)}`;
 }
 
-function integer(min: number): z.ZodType<number> {
-  const e = accepts(`an integer ≥ ${min}`);
-  return z.number({ error: e }).int({ error: e }).min(min, { error: e });
-}
-
-function positive(): z.ZodType<number> {
-  const e = accepts('a finite number > 0');
-  return z.number({ error: e }).positive({ error: e }).refine(Number.isFinite, { error: e });
-}
-
-function nonNegative(): z.ZodType<number> {
-  const e = accepts('a finite number ≥ 0');
-  return z.number({ error: e }).min(0, { error: e }).refine(Number.isFinite, { error: e });
-}
-
-function knownName(kind: string, names: () => Iterable<string>): z.ZodType<string> {
-  return z
-    .string({ error: accepts(`a ${kind} name`) })
-    .refine((v) => new Set(names()).has(v), { error: (iss) => `unknown ${kind} ${show(iss.input)}; known: ${[...names()].join(', ')}` });
-}
-
 function oneOf<T extends string>(values: readonly T[]): z.ZodType<string> {
   return z.string({ error: accepts(`one of ${values.join(', ')}`) }).refine((v) => (values as readonly string[]).includes(v), {
     error: accepts(`one of ${values.join(', ')}`),
@@ -89,65 +71,23 @@ function oneOf<T extends string>(values: readonly T[]): z.ZodType<string> {
 
 const nonEmptyString = z.string({ error: accepts('a non-empty string') }).min(1, { error: accepts('a non-empty string') });
 
-const STEP_ACCEPTS = 'a number > 0, "theory", "theory*M" (M > 0) or a sweep "theory*[1,2,4,...,64]"';
+/**
+ * Every option an experiment may set, by its YAML key: the declared name (core/options.ts) of a
+ * run-level option or of an option some problem, compressor or method declares.
+ */
+export const OPTIONS: ReadonlyMap<string, DeclaredOption> = allDeclarations();
 
-/** One step value (a number, `theory`, `theory*M`); sweeps are expanded before this check. */
-const stepSchema: z.ZodType<string> = z
-  .union([z.number(), z.string()], { error: accepts(STEP_ACCEPTS) })
-  .transform((v) => (typeof v === 'number' ? String(v) : v.trim()))
-  .refine(
-    (s) => {
-      const m = /^theory(?:\*(.+))?$/.exec(s);
-      const x = m ? (m[1] === undefined ? 1 : Number(m[1])) : Number(s);
-      return s !== '' && Number.isFinite(x) && x > 0;
-    },
-    { error: accepts(STEP_ACCEPTS) },
-  );
+/** What an experiment's `step` accepts: one value, or a sweep (expanded before each value is checked). */
+const STEP_ACCEPTS = `${STEP_ONE_ACCEPTS} or a sweep "theory*[1,2,4,...,64]"`;
 
-const x0Schema: z.ZodType<string> = z.string({ error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') }).refine(
-  (s) => s === 'zeros' || s === 'normal' || (/^normal:(.+)$/.test(s) && Number(s.slice(7)) > 0 && Number.isFinite(Number(s.slice(7)))),
-  { error: accepts('"zeros", "normal" or "normal:σ" (σ > 0)') },
-);
+/** What a version-1 experiment file is told (spec v2 §7). */
+const V1_TO_V2 =
+  'the file is written for spec version 1; this dcomp implements spec version 2, in which every gtopk number changes ' +
+  '(the residual is ε_i = acc_i − s_i ⊙ gMask, as the authors compute it), the CSV has the new columns l2, batch, x0, params and device, ' +
+  'run_id hashes the dataset content, and an option that does not apply to a run is an error. ' +
+  'To update: set `spec_version: 2`, rerun (results go to results/<name>/2/), and compare against results of version 2 only';
 
-const intList = (min: number): z.ZodType<number[]> =>
-  z.array(integer(min), { error: accepts(`a list of integers ≥ ${min}`) }).min(1, { error: accepts(`a non-empty list of integers ≥ ${min}`) });
-
-/** Every RunConfig option an experiment may set, by its YAML key (snake_case of the `dcomp run` flag). */
-export const OPTIONS: ReadonlyMap<string, OptionDef> = new Map<string, OptionDef>([
-  ['dataset', { field: 'dataset', schema: nonEmptyString, doc: 'dataset name or path (usually given by `datasets`)' }],
-  ['problem', { field: 'problem', schema: knownName('problem', () => PROBLEMS.keys()), doc: 'logreg, logreg-nonconvex, …' }],
-  ['method', { field: 'method', schema: knownName('method', () => METHODS.keys()), doc: 'gd, cgd, ef, ef21, …' }],
-  ['compressor', { field: 'compressor', schema: knownName('compressor', () => COMPRESSORS.keys()), doc: 'identity, topk, randk, …' }],
-  ['k', { field: 'k', schema: integer(1), doc: 'kept coordinates, 1 ≤ k ≤ d' }],
-  ['workers', { field: 'workers', schema: integer(1), doc: 'n' }],
-  ['split', { field: 'split', schema: oneOf(SPLIT_MODES), doc: SPLIT_MODES.join(' | ') }],
-  ['seed', { field: 'seed', schema: integer(0), doc: 'integer ≥ 0' }],
-  ['step', { field: 'step', schema: stepSchema, doc: STEP_ACCEPTS }],
-  ['iters', { field: 'iters', schema: integer(0), doc: 'iterations T' }],
-  ['l2', { field: 'l2', schema: nonNegative(), doc: 'λ ≥ 0' }],
-  ['log_every', { field: 'logEvery', schema: integer(1), doc: 'log every m iterations' }],
-  ['batch', { field: 'batch', schema: integer(1), doc: 'minibatch rows per worker' }],
-  [
-    'ranks',
-    {
-      field: 'ranks',
-      schema: z.union([integer(1).transform((r) => [r]), intList(1)], { error: accepts('an integer ≥ 1 or a list of integers ≥ 1') }),
-      listValued: true,
-      doc: 'HOSVD ranks: one for all modes or one per mode',
-    },
-  ],
-  ['dims', { field: 'dims', schema: intList(1), listValued: true, doc: 'HOSVD tensor dims' }],
-  ['float_bits', { field: 'floatBits', schema: integer(1), doc: 'F, bits per float' }],
-  ['x0', { field: 'x0', schema: x0Schema, doc: 'zeros | normal | normal:σ' }],
-  ['backend', { field: 'backend', schema: oneOf(['cpu', 'gpu']), doc: 'cpu | gpu' }],
-  ['test', { field: 'test', schema: nonEmptyString, doc: 'test set name or path' }],
-  ['features', { field: 'features', schema: integer(1), doc: 'd' }],
-  ['inner_steps', { field: 'innerSteps', schema: integer(1), doc: 'imp-b/imp-c inner steps M' }],
-  ['inner_step', { field: 'innerStep', schema: positive(), doc: 'imp-b/imp-c τ₀' }],
-  ['imp_c_scale', { field: 'impCScale', schema: z.boolean({ error: accepts('true or false') }), doc: 'imp-c: scale by w' }],
-]);
-
-const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'plot', 'matrix', 'exclude', 'include'];
+const TOP_LEVEL_KEYS = ['name', 'description', 'spec_version', 'datasets', 'select', 'select_by', 'plot', 'matrix', 'exclude', 'include', 'claims', 'report', 'baseline'];
 
 /** Collects every problem in the file before failing, so one edit fixes them all. */
 class Problems {
@@ -155,6 +95,18 @@ class Problems {
   constructor(readonly file: string) {}
   add(path: string, message: string): void {
     this.lines.push(`${this.file}: ${path === '' ? '(top level)' : path}: ${message}`);
+  }
+  /** A declared option's value, or undefined with the message at its key path. */
+  option(decl: DeclaredOption['decl'], value: unknown, path: string): OptionValue | undefined {
+    try {
+      return readOption(decl, value);
+    } catch (err) {
+      if (err instanceof OptionError) {
+        this.add(path, err.detail);
+        return undefined;
+      }
+      throw err;
+    }
   }
   check<T>(schema: z.ZodType<T>, value: unknown, path: string): T | undefined {
     const r = schema.safeParse(value);
@@ -214,12 +166,13 @@ function optionAlternatives(key: string, raw: unknown, path: string, asList: boo
     problems.add(path, `unknown option; known: ${[...OPTIONS.keys()].join(', ')}`);
     return undefined;
   }
+  const decl = def.decl;
   const items: Array<[unknown, string]> = asList && Array.isArray(raw) ? raw.map((v, i) => [v, `${path}[${i}]`]) : [[raw, path]];
   if (asList && Array.isArray(raw) && raw.length === 0) {
     problems.add(path, 'expected a non-empty list of alternatives');
     return undefined;
   }
-  if (asList && def.listValued && Array.isArray(raw) && raw.every((v) => typeof v === 'number') && key === 'dims') {
+  if (asList && decl.type.list && Array.isArray(raw) && raw.every((v) => typeof v === 'number') && key === 'dims') {
     problems.add(path, `expected a list of alternatives, each a list of integers ≥ 1 (e.g. [${JSON.stringify(raw)}])`);
     return undefined;
   }
@@ -234,13 +187,13 @@ function optionAlternatives(key: string, raw: unknown, path: string, asList: boo
         continue;
       }
       for (const s of steps) {
-        const v = problems.check(def.schema, s, p);
+        const v = problems.option(decl, s, p);
         if (v === undefined) ok = false;
         else out.push(v);
       }
       continue;
     }
-    const v = problems.check(def.schema, value, p);
+    const v = problems.option(decl, value, p);
     if (v === undefined) ok = false;
     else out.push(v);
   }
@@ -261,8 +214,19 @@ function optionMap(raw: unknown, path: string, problems: Problems, single: boole
   return out;
 }
 
+/** Experiment files are a few kilobytes; a larger one is a mistake (or an attack), refused before parsing. */
+export const MAX_EXPERIMENT_BYTES = 1 << 20;
+/** Alias uses allowed when the YAML is expanded (the yaml library's own default), against alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+
+function tooLarge(file: string, bytes: number): UsageError {
+  return new UsageError(`${file}: the experiment file is ${bytes} bytes; at most ${MAX_EXPERIMENT_BYTES} (1 MiB) are accepted`);
+}
+
 /** Parses and validates an experiment file's text; throws UsageError listing every problem. */
 export function parseExperiment(text: string, file: string): Experiment {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_EXPERIMENT_BYTES) throw tooLarge(file, bytes);
   const problems = new Problems(file);
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -270,7 +234,13 @@ export function parseExperiment(text: string, file: string): Experiment {
     const where = e.linePos ? `:${e.linePos[0].line}:${e.linePos[0].col}` : '';
     throw new UsageError(`${file}${where}: not valid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
   }
-  const root: unknown = doc.toJS();
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    // yaml refuses documents whose aliases expand beyond the limit (a "billion laughs" file).
+    throw new UsageError(`${file}: its YAML aliases expand too much (${err instanceof Error ? err.message : String(err)}; at most ${MAX_ALIAS_COUNT} alias uses, counted with their expansion)`);
+  }
   if (!isMapping(root)) throw new UsageError(`${file}: expected a mapping with keys ${TOP_LEVEL_KEYS.join(', ')} and run options`);
 
   const name = problems.check(
@@ -282,7 +252,9 @@ export function parseExperiment(text: string, file: string): Experiment {
   );
   const description = root.description === undefined ? undefined : problems.check(z.string({ error: accepts('a string') }), root.description, 'description');
   if (root.spec_version === undefined) problems.add('spec_version', `required; this dcomp implements spec version ${SPEC_VERSION}`);
-  else if (root.spec_version !== SPEC_VERSION) {
+  else if (root.spec_version === 1 && SPEC_VERSION === 2) {
+    problems.add('spec_version', V1_TO_V2);
+  } else if (root.spec_version !== SPEC_VERSION) {
     problems.add('spec_version', `this dcomp implements spec version ${SPEC_VERSION}, the file asks for ${show(root.spec_version)}; results of another spec version are not comparable`);
   }
   const datasets = problems.check(
@@ -297,12 +269,16 @@ export function parseExperiment(text: string, file: string): Experiment {
 
   const plot = (problems.check(
     z.strictObject(
-      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional() },
-      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y` : accepts('a mapping with x and/or y')(iss)) },
+      { x: oneOf(X_COLUMNS).optional(), y: oneOf(Y_COLUMNS).optional(), log_x: z.boolean({ error: accepts('true or false') }).optional() },
+      { error: (iss) => (iss.code === 'unrecognized_keys' ? `unknown key; accepted: x, y, log_x` : accepts('a mapping with x, y and/or log_x')(iss)) },
     ),
     root.plot ?? {},
     'plot',
-  ) ?? {}) as { x?: string; y?: string };
+  ) ?? {}) as { x?: string; y?: string; log_x?: boolean };
+  const report = (path: string, message: string) => problems.add(path, message);
+  const claims = parseClaims(root.claims, report, filterKeysFor(BENCH_COLUMNS, OPTIONS.keys()));
+  const reportSpec = parseReportSpec(root.report, report);
+  const baseline = parseBaselineSpec(root.baseline, report, (key, value, path) => (key === 'dataset' ? (problems.add(path, 'use `datasets:` (a list)'), undefined) : optionAlternatives(key, value, path, true, problems)));
 
   const defaults: OptionLists = [];
   for (const [key, value] of Object.entries(root)) {
@@ -355,15 +331,22 @@ export function parseExperiment(text: string, file: string): Experiment {
     exclude,
     include,
     select: select ?? 'all',
+    selectBy: (root.select_by === undefined ? 'grad_norm_sq' : problems.check(oneOf(['grad_norm_sq', 'loss']), root.select_by, 'select_by')) as 'grad_norm_sq' | 'loss',
     plot,
+    claims,
+    report: reportSpec,
+    baseline,
   };
 }
 
 export function loadExperiment(file: string, displayName: string = file): Experiment {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_EXPERIMENT_BYTES) throw tooLarge(displayName, size);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`${displayName}: cannot read the experiment file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   return parseExperiment(text, displayName);

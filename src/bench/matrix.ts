@@ -6,14 +6,14 @@
  *   2. then each `include` entry in file order, over the datasets (unless it sets `dataset`), its own
  *      lists expanded the same way.
  * Every run starts from the top-level options; a key given both at the top level and in the matrix is
- * taken from the matrix. `k` is dropped for compressors that take none (so identity × k=[1,10] is one
- * run), and a run equal to an earlier one (same run id) is dropped.
+ * taken from the matrix. Top-level and matrix options that do not apply to a run are dropped from it
+ * (so identity × k=[1,10] is one run; an option that applies to no run is an error), and a run equal
+ * to an earlier one (same configuration) is dropped.
  * With `select: best`, runs that differ only in `step` form one unit; otherwise every run is its own unit.
  */
 import { UsageError } from '../core/errors.js';
-import { COMPRESSORS } from '../compressors/registry.js';
-import { METHODS } from '../methods/registry.js';
-import { normalizeConfig, runId, type PartialRunConfig } from './config.js';
+import { OptionError } from '../core/options.js';
+import { applicableDeclarations, normalizeConfig, runId, specsOfRaw, type RawOptions, type RunContent } from './config.js';
 import { OPTIONS, type Experiment, type OptionLists, type OptionValue } from './experiment.js';
 import type { RunConfig } from './types.js';
 
@@ -68,60 +68,101 @@ function dimensions(dataset: OptionLists, defaults: OptionLists, overrides: Opti
   return [...dataset, ...kept.filter(([, v]) => v.length === 1), ...overrides, ...kept.filter(([, v]) => v.length > 1)];
 }
 
-function toPartialConfig(options: ReadonlyMap<string, OptionValue>): PartialRunConfig {
-  const config: Record<string, unknown> = {};
-  for (const [key, value] of options) {
-    const def = OPTIONS.get(key);
-    if (def) config[def.field] = value;
+/**
+ * The options of one product cell as raw options by declared name. Options that do not apply to this
+ * cell's problem, compressor or method are dropped (so that `compressor: [identity, topk]` with
+ * `k: [1, 10]` is three runs); expandExperiment reports an option that applies to no cell of its part
+ * of the file. Returns the dropped names too.
+ */
+function cellOptions(options: ReadonlyMap<string, OptionValue>): { raw: RawOptions; dropped: string[] } {
+  const raw: Record<string, OptionValue> = Object.fromEntries(options);
+  const dropped: string[] = [];
+  let applicable: ReadonlyMap<string, unknown>;
+  try {
+    applicable = applicableDeclarations(specsOfRaw(raw), raw);
+  } catch {
+    return { raw, dropped }; // normalizeConfig reports the bad method/problem/compressor
   }
-  const compressor = config.compressor as string | undefined;
-  const method = METHODS.get(config.method as string);
-  const spec = compressor === undefined ? undefined : COMPRESSORS.get(compressor);
-  // k means nothing to compressors that take none; dropping it makes identity × k=[1,10] a single run
-  const usesK = method?.compressorUse === 'topk' || (spec !== undefined && (spec.requiresK || spec.params.includes('k')));
-  if (!usesK && (compressor !== undefined || method?.compressorUse === 'none')) delete config.k;
-  return config as unknown as PartialRunConfig;
+  for (const key of Object.keys(raw)) {
+    if (!applicable.has(key) && OPTIONS.has(key)) {
+      delete raw[key];
+      dropped.push(key);
+    }
+  }
+  return { raw, dropped };
 }
 
 function describeOptions(options: ReadonlyMap<string, OptionValue>): string {
   return [...options].map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ');
 }
 
-/** The runs of an experiment in matrix order, grouped into units. Throws UsageError for invalid combinations. */
-export function expandExperiment(experiment: Experiment): RunUnit[] {
-  const candidates: Array<Map<string, OptionValue>> = [];
-  for (const dataset of experiment.datasets) {
+/**
+ * The runs of an experiment in matrix order, grouped into units. Throws UsageError for invalid
+ * combinations, naming the option by its YAML key. `contentOf` gives the content hashes of a run's
+ * data (run_id hashes content, spec v2 §6); without it ids cover the configuration only.
+ */
+export function expandExperiment(experiment: Experiment, contentOf?: (config: RunConfig) => RunContent | undefined): RunUnit[] {
+  // `part`: where the cell's options come from (the main product, or include entry i), for the check
+  // that every option given in a part applies to at least one of its runs.
+  const candidates: Array<{ options: Map<string, OptionValue>; part: string }> = [];
+  // Without a method at the top level or in the matrix, the runs are the include entries' alone.
+  const hasMethod = [...experiment.defaults, ...experiment.matrix].some(([k]) => k === 'method');
+  if (!hasMethod && experiment.include.length === 0) {
+    throw new UsageError(`${experiment.file}: method: no run names a method; give \`method\` at the top level, in \`matrix\` or in \`include\` entries`);
+  }
+  for (const dataset of hasMethod ? experiment.datasets : []) {
     const dims = dimensions([['dataset', [dataset]]], experiment.defaults, experiment.matrix);
     for (const run of product(dims)) {
-      if (!experiment.exclude.some((entry) => matches(run, entry))) candidates.push(run);
+      if (!experiment.exclude.some((entry) => matches(run, entry))) candidates.push({ options: run, part: 'the matrix and top-level options' });
     }
   }
-  for (const entry of experiment.include) {
+  experiment.include.forEach((entry, i) => {
     const datasets: OptionValue[] = entry.some(([k]) => k === 'dataset') ? [] : [...experiment.datasets];
     const dims = dimensions(datasets.length > 0 ? [['dataset', datasets]] : [], experiment.defaults, entry);
-    candidates.push(...product(dims));
-  }
+    for (const run of product(dims)) candidates.push({ options: run, part: `include[${i}]` });
+  });
 
   const seen = new Set<string>();
   const runs: PlannedRun[] = [];
-  for (const options of candidates) {
+  const given = new Map<string, Set<string>>();
+  const used = new Map<string, Set<string>>();
+  for (const { options, part } of candidates) {
+    const { raw, dropped } = cellOptions(options);
+    if (!given.has(part)) {
+      given.set(part, new Set());
+      used.set(part, new Set());
+    }
+    for (const key of options.keys()) {
+      given.get(part)!.add(key);
+      if (!dropped.includes(key)) used.get(part)!.add(key);
+    }
     let config: RunConfig;
     try {
-      config = normalizeConfig(toPartialConfig(options));
+      config = normalizeConfig(raw);
     } catch (err) {
+      if (err instanceof OptionError) throw new UsageError(`${experiment.file}: run ${describeOptions(options)}: ${err.render({ yamlPath: err.option })}`);
       if (err instanceof UsageError) throw new UsageError(`${experiment.file}: run ${describeOptions(options)}: ${err.message}`);
       throw err;
     }
-    const id = runId(config);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    runs.push({ config, id });
+    const dedupe = runId(config);
+    if (seen.has(dedupe)) continue;
+    seen.add(dedupe);
+    runs.push({ config, id: runId(config, contentOf?.(config)) });
   }
+  // An option that applies to no run of its part of the file is a mistake, not something to drop.
+  const unused: string[] = [];
+  for (const [part, keys] of given) {
+    for (const k of keys) {
+      if (!used.get(part)!.has(k)) unused.push(`${experiment.file}: ${k}: does not apply to any run of ${part} (it is read by ${OPTIONS.get(k)?.owners.join(', ') ?? 'no registered spec'})`);
+    }
+  }
+  if (unused.length > 0) throw new UsageError(unused.join('\n'));
+  if (runs.length === 0) throw new UsageError(`${experiment.file}: the experiment expands to no runs (every product run is excluded); check matrix, exclude and include`);
 
   if (experiment.select === 'all') return runs.map((run, index) => ({ index, runs: [run] }));
   const groups = new Map<string, PlannedRun[]>();
   for (const run of runs) {
-    const key = runId({ ...run.config, step: '' });
+    const key = runId({ ...run.config, step: '' }, contentOf?.(run.config));
     const group = groups.get(key);
     if (group) group.push(run);
     else groups.set(key, [run]);
@@ -132,7 +173,7 @@ export function expandExperiment(experiment: Experiment): RunUnit[] {
 /** Short human label of a run, for progress lines and legends. */
 export function runLabel(config: RunConfig, withStep = true): string {
   const parts = [config.dataset, config.method, config.compressor];
-  if (config.k !== undefined) parts.push(`k=${config.k}`);
+  if (config.options.k !== undefined) parts.push(`k=${String(config.options.k)}`);
   if (config.workers !== 1) parts.push(`n=${config.workers}`);
   if (config.seed !== 0) parts.push(`seed=${config.seed}`);
   if (withStep) parts.push(`step=${config.step}`);

@@ -35,6 +35,7 @@ import { createOracle } from '../methods/oracle.js';
 import type { MethodEnv } from '../methods/types.js';
 import { problemSpec } from '../problems/registry.js';
 import type { Problem } from '../problems/types.js';
+import { mlpGradientFlops, mlpLayout, mlpSpec, type MlpProblem } from '../problems/mlp.js';
 import {
   bestTimeRatio, collectGarbage, DEFAULT_MEASURE, measureSync, summarize, throughputSamples, timeRatio,
   type BaselineFigure, type MeasureOptions, type PerfRecord, type PerfUnit, type Stats,
@@ -44,7 +45,8 @@ const run = promisify(execFile);
 
 /** Case groups in the order they run; `--cases` selects among these. */
 export const CASE_GROUPS = [
-  'parse', 'gradient', 'topk', 'gd', 'ef21-topk', 'imp-a', 'imp-b', 'imp-c', 'hosvd', 'cgd-imp-a', 'ef21-hosvd', 'topk-ssgd', 'gtopk', 'scale',
+  'parse', 'gradient', 'topk', 'gd', 'ef21-topk', 'imp-a', 'imp-b', 'imp-c', 'hosvd', 'cgd-imp-a', 'ef21-hosvd', 'topk-ssgd', 'gtopk',
+  'mlp-gradient', 'mlp-imp-a', 'scale',
 ] as const;
 export type CaseGroup = (typeof CASE_GROUPS)[number];
 
@@ -134,6 +136,8 @@ interface Prepared {
   after?(): string | undefined;
   /** Work per call (scale cases): the note then gives the time per non-zero and per nnz + n·d. */
   perUnit?: { readonly nnz: number; readonly nd: number };
+  /** Floating-point operations per call: the row's note then gives GFLOP/s. */
+  flops?: number;
 }
 
 interface CaseDef {
@@ -183,7 +187,7 @@ export function testPoint(d: number): Float64Array {
 function problemFor(ds: LoadedDataset, n: number): Problem {
   let p = ds.problems.get(n);
   if (!p) {
-    p = problemSpec('logreg').create(ds.data, { l2: L2, shards: splitShards(ds.data, n, 'contiguous') });
+    p = problemSpec('logreg').create(ds.data, { values: { l2: L2 }, shards: splitShards(ds.data, n, 'contiguous') });
     ds.problems.set(n, p);
   }
   return p;
@@ -212,7 +216,7 @@ function methodRunner(ds: LoadedDataset, setup: MethodSetup): { step(): void; x(
   const cSpec = compressorSpec(setup.compressor);
   const compressors: Compressor[] = [];
   for (let i = 0; i < setup.n; i++) {
-    compressors.push(cSpec.create({ d, k: setup.k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', i), ranks: setup.ranks }));
+    compressors.push(cSpec.create({ d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', i), values: { k: setup.k, ranks: setup.ranks } }));
   }
   const env: MethodEnv = {
     problem, compressors, stepSize: setup.step, floatBits: FLOAT_BITS, k: setup.k, oracle: createOracle(problem, { seed: 0 }),
@@ -246,7 +250,7 @@ function compressorPrepared(ds: LoadedDataset, name: string, k: number | undefin
   const v = new Float64Array(d);
   problem.gradient(x, v);
   const compressor = compressorSpec(name).create({
-    d, k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), ranks, innerSteps: INNER_STEPS,
+    d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), values: { k, ranks, inner_steps: INNER_STEPS },
   });
   const ctx: CompressContext = { x, objective: problem.workers[0], stepSize: ds.invL };
   return {
@@ -326,7 +330,7 @@ function caseDefinitions(
               const rng = createRng(0, 'perf', 'topk', d);
               const v = new Float64Array(d);
               for (let j = 0; j < d; j++) v[j] = rng.normal();
-              const c = compressorSpec('topk').create({ d, k, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0) });
+              const c = compressorSpec('topk').create({ d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), values: { k } });
               const ctx = { x: v, objective: undefined, stepSize: 0 } as unknown as CompressContext;
               return { run: () => c.compress(v, ctx) };
             },
@@ -402,6 +406,10 @@ function caseDefinitions(
               prepare: () => methodPrepared(ds, setup),
             });
           }
+          break;
+        case 'mlp-gradient':
+        case 'mlp-imp-a':
+          defs.push(...mlpCases(g, ds));
           break;
       }
     }
@@ -571,7 +579,7 @@ async function runNumpyBaseline(defs: CaseDef[], datasets: Map<string, LoadedDat
     const { stdout } = await run(python, [source, configPath], { maxBuffer: 256 << 20, timeout: 60 * 60 * 1000, env: childEnv });
     const parsed = JSON.parse(stdout) as {
       numpy: string; scipy: string;
-      results: Record<string, { samples_us: number[]; check?: number[] }>;
+      results: Record<string, { samples_us: number[]; check?: number[]; note?: string }>;
       errors: Record<string, string>;
     };
     env.numpy = parsed.numpy;
@@ -581,7 +589,7 @@ async function runNumpyBaseline(defs: CaseDef[], datasets: Map<string, LoadedDat
       const def = byId.get(id);
       const bytes = def?.unit === 'MB/s' ? datasets.get(def.dataset)?.bytes.length : undefined;
       const samples = bytes !== undefined ? throughputSamples(r.samples_us, bytes) : r.samples_us;
-      out.figures.set(id, { kind: 'numpy', stats: summarize(samples) });
+      out.figures.set(id, { kind: 'numpy', stats: summarize(samples), check: r.note });
       if (r.check) out.checks.set(id, Float64Array.from(r.check));
     }
     for (const [id, message] of Object.entries(parsed.errors)) out.errors.set(id, `numpy baseline failed: ${message}`);
@@ -671,9 +679,9 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
         const ours = prepared.check();
         let diff = maxRelativeDifference(ours, theirs);
         for (const other of baselines.extraChecks.get(id) ?? []) diff = Math.max(diff, maxRelativeDifference(ours, other));
-        const what = def.cBaseline ? 'gradient and loss' : def.numpyOp && 'check_steps' in def.numpyOp ? `x after ${CHECK_STEPS} steps` : 'C(v)';
+        const what = def.cBaseline || def.group === 'mlp-gradient' ? 'gradient and loss' : def.numpyOp && 'check_steps' in def.numpyOp ? `x after ${CHECK_STEPS} steps` : 'C(v)';
         const against = baseline.variants ? `every ${baseline.kind} variant` : baseline.kind;
-        figure = { ...baseline, check: `${what} vs ${against}: max rel diff ${diff.toPrecision(2)}` };
+        figure = { ...baseline, check: [baseline.check, `${what} vs ${against}: max rel diff ${diff.toPrecision(2)}`].filter(Boolean).join('; ') };
       } catch (err) {
         notes.push(`check failed: ${describe(err)}`);
       }
@@ -690,6 +698,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
     }
     const after = prepared.after?.();
     if (after) notes.push(after);
+    if (prepared.flops) notes.push(gflopsNote(prepared.flops, stats, baseline?.stats));
     records.push({
       case: def.group, dataset: def.dataset, params: def.params, unit: def.unit, stats, inner, baseline: figure,
       ratio: timeRatio(def.unit, stats, baseline?.stats), ratioBest: bestTimeRatio(def.unit, stats, baseline?.stats), note: notes.length ? notes.join('; ') : undefined,
@@ -704,4 +713,63 @@ function formatMs(ms: number): string {
 
 function environment(info: { cc?: string; numpy?: string; scipy?: string; notes: string[] }): PerfEnvironment {
   return { cpu: cpuModel(), cores: cpus().length, node: process.version, numpy: info.numpy, scipy: info.scipy, cc: info.cc, baselineNotes: info.notes };
+}
+
+// ---- mlp (issue 10) ----
+
+/** Hidden layers of the mlp gradient cases; imp-a runs on the first (one hidden layer, the fast path). */
+export const MLP_HIDDEN: readonly (readonly number[])[] = [[32], [64, 32]];
+/** η of the mlp imp-a case (mlp has no 1/L): the step of experiments/kasiuk-mlp.yaml's middle grid point. */
+const MLP_IMP_A_STEP = 0.5;
+
+function mlpProblem(ds: LoadedDataset, hidden: readonly number[]): MlpProblem {
+  return mlpSpec.create(ds.data, { values: { hidden: [...hidden], l2: 0 }, shards: splitShards(ds.data, 1, 'contiguous') });
+}
+
+function mlpCases(group: 'mlp-gradient' | 'mlp-imp-a', ds: LoadedDataset): CaseDef[] {
+  const nnz = ds.data.X.rowPtr[ds.data.X.rows];
+  const base = { group, dataset: ds.name, unit: 'us' as const };
+  if (group === 'mlp-gradient') {
+    return MLP_HIDDEN.map((hidden) => ({
+      ...base,
+      params: `hidden=${hidden.join(',')} n=1`,
+      numpyOp: { op: 'mlp-gradient', dataset: ds.name, hidden },
+      prepare(): Prepared {
+        const problem = mlpProblem(ds, hidden);
+        const x = testPoint(problem.d);
+        const out = new Float64Array(problem.d);
+        return {
+          run: () => problem.gradient(x, out),
+          check: () => {
+            const loss = problem.gradient(x, out);
+            return Float64Array.from([...out, loss]);
+          },
+          flops: mlpGradientFlops(problem.layout, ds.data.X.rows, nnz),
+        };
+      },
+    }));
+  }
+  const hidden = MLP_HIDDEN[0];
+  const d = mlpLayout(ds.data.X.cols, hidden).d;
+  const k = Math.max(1, Math.floor(d / 10));
+  return [{
+    ...base,
+    params: `hidden=${hidden.join(',')} k=${k} eta=${MLP_IMP_A_STEP}`,
+    numpyOp: { op: 'mlp-imp-a', dataset: ds.name, hidden, k, step: MLP_IMP_A_STEP },
+    prepare(): Prepared {
+      const problem = mlpProblem(ds, hidden);
+      const x = testPoint(problem.d);
+      const v = new Float64Array(problem.d);
+      problem.gradient(x, v);
+      const compressor = compressorSpec('imp-a').create({ d: problem.d, floatBits: FLOAT_BITS, rng: createRng(0, 'compressor', 0), values: { k } });
+      const ctx: CompressContext = { x, objective: problem.workers[0], stepSize: MLP_IMP_A_STEP };
+      return { run: () => compressor.compress(v, ctx), check: () => decode(compressor.compress(v, ctx), problem.d) };
+    },
+  }];
+}
+
+/** "N FLOP/call; ours X GFLOP/s, baseline Y GFLOP/s" at the medians. */
+function gflopsNote(flops: number, ours: Stats, baseline: Stats | undefined): string {
+  const rate = (s: Stats) => (flops / s.median / 1e3).toFixed(2); // FLOP per µs = MFLOP/s
+  return `${flops.toExponential(3)} FLOP/call; ${rate(ours)} GFLOP/s` + (baseline ? ` (baseline ${rate(baseline)} GFLOP/s)` : '');
 }

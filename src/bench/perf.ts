@@ -152,7 +152,8 @@ export async function measureAsync(fn: () => Promise<unknown>, options: MeasureO
 }
 
 /** Which reference a row is compared with. */
-export type BaselineKind = 'c' | 'numpy';
+/** `cpu`: dcomp's own float64 CPU path, beside a float32 gpu figure (dcomp perf --backend gpu). */
+export type BaselineKind = 'c' | 'numpy' | 'cpu';
 
 /** A baseline's own measurement of the same operation (µs per call), from its own process. */
 export interface BaselineFigure {

@@ -1,31 +1,50 @@
+import type { OptionValue } from '../core/options.js';
 import type { SplitMode } from '../data/types.js';
+import type { ShardSizes } from '../data/split.js';
 
-/** One run's configuration: exactly the `dcomp run` options of spec §6, after defaults. */
+/**
+ * One run's configuration after normalisation (config.ts): the run-level options of run-options.ts by
+ * their declared names, and the options owned by the run's problem, compressor and method (k, l2,
+ * ranks, ef21_init, …) in `options`, only those that apply, defaults filled.
+ */
 export interface RunConfig {
   dataset: string; // NAME or PATH
   problem: string;
   method: string;
   compressor: string;
-  k?: number;
   workers: number;
-  split: SplitMode;
-  seed: number;
   /** A number, 'theory' or 'theory*M'. */
   step: string;
   iters: number;
-  l2?: number;
-  logEvery: number;
+  split: SplitMode;
+  shard_sizes: ShardSizes;
+  seed: number;
+  log_every: number;
   batch?: number;
-  ranks?: number[];
-  dims?: number[];
-  floatBits: number;
-  x0: string; // 'zeros' | 'normal' | 'normal:σ'
-  backend: 'cpu' | 'gpu';
-  test?: string;
+  float_bits: number;
+  /** undefined: ⌈log2 d⌉. */
+  index_bits?: number;
+  /** 'zeros' | 'normal[:σ]' | 'file:PATH' | 'init' */
+  x0: string;
   features?: number;
-  innerSteps?: number;
-  innerStep?: number;
-  impCScale?: boolean;
+  test?: string;
+  holdout?: number;
+  backend: 'cpu' | 'gpu';
+  gpu_mode?: string;
+  allow_software_gpu?: boolean;
+  options: Record<string, OptionValue>;
+}
+
+/** What the CSV says about what really ran (spec §6 columns beside the configuration). */
+export interface RunLabels {
+  /** The numeric γ actually used. */
+  readonly stepUsed: number | undefined;
+  readonly params: string;
+  /** zeros | normal:σ | init | file:<sha256> */
+  readonly x0: string;
+  readonly backend: string;
+  readonly device: string;
+  readonly precision: string;
 }
 
 /** One logged iteration (spec §5). */
@@ -47,6 +66,6 @@ export type RunStatus = 'completed' | 'diverged' | 'errored';
 
 /** The result union: a run either completes, diverges (recorded, the matrix goes on) or errors. */
 export type RunResult =
-  | { status: 'completed'; runId: string; config: RunConfig; stepUsed: number; precision: string; rows: MetricRow[] }
-  | { status: 'diverged'; runId: string; config: RunConfig; stepUsed: number; precision: string; rows: MetricRow[]; message: string }
-  | { status: 'errored'; runId: string; config: RunConfig; stepUsed: number | undefined; precision: string; rows: MetricRow[]; message: string };
+  | { status: 'completed'; runId: string; config: RunConfig; labels: RunLabels; rows: MetricRow[] }
+  | { status: 'diverged'; runId: string; config: RunConfig; labels: RunLabels; rows: MetricRow[]; message: string }
+  | { status: 'errored'; runId: string; config: RunConfig; labels: RunLabels; rows: MetricRow[]; message: string };

@@ -8,6 +8,11 @@ import { mergeCommand } from './merge.js';
 import { compressorsCommand } from './compressors.js';
 import { perfCommand } from './perf.js';
 import { trafficCommand } from './traffic.js';
+import { claimsCommand } from './claims.js';
+import { reportCommand } from './report.js';
+import { reproduceCommand } from './reproduce.js';
+import { baselinesCommand } from './baselines.js';
+import { doctorCommand } from './doctor.js';
 
 /**
  * Every subcommand lives in its own file under src/cli/ and exports a factory `() => Command`;
@@ -23,4 +28,9 @@ export const COMMANDS: ReadonlyArray<() => Command> = [
   () => compressorsCommand(),
   perfCommand,
   () => trafficCommand(),
+  claimsCommand,
+  reportCommand,
+  reproduceCommand,
+  baselinesCommand,
+  () => doctorCommand(),
 ];

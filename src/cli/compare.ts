@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { DcompError } from '../core/errors.js';
-import { compareTables, DEFAULT_TOLERANCES, failureSummary, formatCompareReport, parseTolerances } from '../report/compare.js';
+import { compareTables, DEFAULT_TOLERANCES, failureSummary, formatCompareReport, parseTolerances, requiredColumns } from '../report/compare.js';
 import { readResultsCsv } from '../report/read-csv.js';
 import { parsePositive } from './options.js';
 
@@ -8,7 +8,8 @@ const HELP = `
 Rows are joined on (run_id, iteration). For each metric the largest relative difference
 |a − b| / max(|a|, |b|) is reported with the run and iteration where it occurs; the gate fails (exit 1)
 when one exceeds its tolerance, when a run or row is missing or extra, or when a text column (status,
-configuration) differs. Default relative tolerances:
+configuration) differs. Both files must have run_id, iteration, status and every metric below (a
+missing column, or a (run_id, iteration) row twice in one file, is an error, exit 1). Default relative tolerances:
   ${Object.entries(DEFAULT_TOLERANCES).map(([k, v]) => `${k}=${v}`).join(', ')}
 time_ms is compared only with --time-tol RATIO: the total of the runs' final time_ms in NEW may be at
 most RATIO times that of BASE (e.g. 1.5 allows 50% slower).
@@ -27,8 +28,9 @@ export function compareCommand(): Command {
     .addHelpText('after', HELP)
     .action((baseFile: string, newFile: string, opts: { tol?: string; timeTol?: number }) => {
       const tolerances = parseTolerances(opts.tol);
-      const base = readResultsCsv(baseFile);
-      const next = readResultsCsv(newFile);
+      const required = requiredColumns(tolerances, opts.timeTol);
+      const base = readResultsCsv(baseFile, required);
+      const next = readResultsCsv(newFile, required);
       const report = compareTables(base, next, tolerances, opts.timeTol);
       process.stdout.write(formatCompareReport(report, baseFile, newFile));
       if (!report.pass) throw new DcompError(`compare: ${newFile} differs from ${baseFile}: ${failureSummary(report)}`);

@@ -6,7 +6,9 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DcompError, UsageError } from '../core/errors.js';
+import { flagName, type OptionDecl } from '../core/options.js';
 import { createRng } from '../core/rng.js';
+import { hosvdDims } from '../compressors/hosvd.js';
 import { COMPRESSORS } from '../compressors/registry.js';
 import type { CompressContext, CompressorSpec, KnownClasses } from '../compressors/types.js';
 import { checkCompressor, syntheticVectors, type CheckVector, type CompressorCheck, type ConstantRow } from '../compressors/classes.js';
@@ -159,7 +161,7 @@ async function runCheck(
     d = data.X.cols;
     const all = new Int32Array(data.X.rows);
     for (let i = 0; i < all.length; i++) all[i] = i;
-    const problem = problemSpec('logreg').create(data, { l2: opts.l2, shards: [all] });
+    const problem = problemSpec('logreg').create(data, { values: opts.l2 === undefined ? {} : { l2: opts.l2 }, shards: [all] });
     objective = problem.workers[0];
     if (opts.step === undefined) {
       const s = problem.smoothness();
@@ -181,7 +183,9 @@ async function runCheck(
   }
   const k = opts.k ?? Math.max(1, Math.ceil(d / 10));
   if (k > d) throw new UsageError(`--k: expected an integer with 1 ≤ k ≤ d = ${d}, got ${k}`);
-  const ranks = opts.ranks ?? [2];
+  // The default rank 2 is capped at each mode's size (d = 3 makes dims 1×2×2), so that a default the user
+  // never gave cannot fail; ranks the user gives are checked as given.
+  const ranks = opts.ranks ?? (names.includes('hosvd') ? hosvdDims(d, opts.dims).map((n) => Math.min(2, n)) : [2]);
 
   const origin = new Float64Array(d);
   const ctxAt = (point: Float64Array): CompressContext => ({ x: point, objective, stepSize: eta });
@@ -203,9 +207,8 @@ async function runCheck(
       continue;
     }
     const compressor = spec.create({
-      d, k, floatBits: opts.floatBits, rng: createRng(opts.seed, 'compressors-check', name),
-      ranks, dims: opts.dims,
-      innerSteps: opts.innerSteps, innerStep: opts.innerStep,
+      d, floatBits: opts.floatBits, rng: createRng(opts.seed, 'compressors-check', name),
+      values: { k, ranks, dims: opts.dims, inner_steps: opts.innerSteps, inner_step: opts.innerStep },
     });
     const known = knownFor(spec, d, k);
     results.push(checkCompressor(name, compressor, vectors, known, { samples: opts.samples, confidence: opts.confidence, randomized: spec.randomized }));
@@ -321,6 +324,13 @@ function knownSummary(known: KnownClasses | undefined, style: Style): string {
     .replace(/U\(/g, '$\\mathcal{U}$(').replace(/B¹/g, '$\\mathbb{B}^1$').replace(/B²/g, '$\\mathbb{B}^2$').replace(/B³/g, '$\\mathbb{B}^3$');
 }
 
+/** `--k` or `--inner-steps=20` (with its declared default): the flag and the YAML key are derived from the same name. */
+function describeOption(decl: OptionDecl): string {
+  const flag = flagName(decl.name);
+  if (decl.default !== undefined && decl.type.takesArgument) return `${flag}=${decl.type.format(decl.default as never)}`;
+  return decl.required ? flag : `[${flag}]`;
+}
+
 /** The listing of `dcomp compressors`: name, parameters, bits, randomness, known classes at (d, k). */
 export function formatListing(specs: readonly CompressorSpec[], d: number, k: number, format: TableFormat): string {
   const style = styleOf(format);
@@ -328,13 +338,13 @@ export function formatListing(specs: readonly CompressorSpec[], d: number, k: nu
   const cell = (s: string) => (style === 'latex' ? escapeLatex(s) : s);
   const rows = specs.map((s) => [
     cell(s.name),
-    cell(s.params.length > 0 ? s.params.map((p) => `--${p}`).join(' ') + (s.needsObjective ? ' (needs f_i, x, η)' : '') : '—'),
+    cell(s.options.length > 0 ? s.options.map(describeOption).join(' ') + (s.needsObjective ? ' (needs f_i, x, η)' : '') : '—'),
     cell(s.bitsFormula),
     s.randomized ? 'yes' : 'no',
     knownSummary(knownFor(s, d, k), style),
     cell(s.description),
   ]);
-  const note = format === 'text' ? `F = --float-bits (default 32); an index costs ⌈log2 d⌉ bits. Known classes: seed 000 Lemmas 5–8 (spec §3).\n` : '';
+  const note = format === 'text' ? `F = --float-bits (default 32); I = --index-bits (default ⌈log2 d⌉; 0 counts values only). Known classes: seed 000 Lemmas 5–8 (spec §3).\n` : '';
   return renderTable(header, rows, format, header.map(() => false), `Compressors, bits and known classes at d=${d}, k=${k}`) + note;
 }
 

@@ -1,9 +1,12 @@
 /**
  * The user's terminal is sacred: data (CSV) goes to stdout or a file, everything else to stderr,
- * and no progress bars or colour unless stderr is a TTY, `CI` is unset and `NO_COLOR` is unset.
+ * and no progress bars, cursor control or colour unless stderr is a TTY, `CI` is unset, `NO_COLOR` is
+ * unset and `TERM` is not `dumb`.
  */
+import { escapeControl } from '../core/text.js';
+
 export interface TerminalPolicy {
-  /** Progress bars allowed (stderr is a TTY, not CI, not --quiet). */
+  /** Progress bars and cursor control allowed (stderr is a TTY, not CI, not TERM=dumb, not --quiet). */
   readonly progress: boolean;
   /** ANSI colour allowed on stderr. */
   readonly color: boolean;
@@ -13,13 +16,16 @@ export function terminalPolicy(options: { quiet?: boolean } = {}, env: NodeJS.Pr
   const tty = Boolean(stderr.isTTY);
   const ci = env.CI !== undefined && env.CI !== '' && env.CI !== 'false' && env.CI !== '0';
   const noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
+  // A dumb terminal cannot move the cursor or draw colours (Emacs shell, some CI log viewers).
+  const dumb = env.TERM === 'dumb';
   return {
-    progress: tty && !ci && !noColor && !options.quiet,
-    color: tty && !ci && !noColor,
+    progress: tty && !ci && !noColor && !dumb && !options.quiet,
+    color: tty && !ci && !noColor && !dumb,
   };
 }
 
-/** A line on stderr (logs, warnings); never on stdout. */
+/** A line on stderr (logs, warnings); never on stdout. Control characters (from data files) are escaped. */
 export function log(message: string): void {
-  process.stderr.write(message.endsWith('\n') ? message : message + '\n');
+  const line = escapeControl(message.endsWith('\n') ? message.slice(0, -1) : message, { keepNewlines: true });
+  process.stderr.write(line + '\n');
 }

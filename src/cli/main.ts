@@ -3,6 +3,7 @@ import { DcompError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/version.js';
 import { log } from './io.js';
 import { COMMANDS } from './commands.js';
+import { guardStdout } from './output.js';
 import { readFileSync } from 'node:fs';
 
 /** The installed package's own version (not $npm_package_version, which is the caller's project's). */
@@ -42,11 +43,9 @@ Docs: the docs/ folder of the package.`,
 
 /** Entry point: exit codes 0 ok, 1 failed work or gate, 2 bad usage. */
 export async function main(argv: string[]): Promise<void> {
-  // `dcomp … | head` closes stdout early: that is the reader's choice, not a failure.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // `dcomp … | head` closes stdout early: that is the reader's choice, not a failure; any other failed
+  // write to stdout (a full disk behind `> file`) is exit 1 with one line.
+  guardStdout(process.stdout, log);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

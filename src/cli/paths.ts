@@ -1,7 +1,7 @@
 /** Where dcomp keeps things on this machine. Only the CLI layer reads the environment. */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { DatasetLocations } from '../data/resolve.js';
+import { isDatasetPath, locateDataset, type DatasetLocations } from '../data/resolve.js';
 
 /**
  * The user cache: `$XDG_CACHE_HOME/dcomp`, or `~/.cache/dcomp` when XDG_CACHE_HOME is unset, empty
@@ -21,4 +21,24 @@ export function datasetLocations(dataDir: string | undefined, env: NodeJS.Proces
     envDataDir: envDataDir !== undefined && envDataDir !== '' ? envDataDir : undefined,
     cacheDir: defaultCacheDir(env),
   };
+}
+
+/**
+ * The files a list of dataset specs may be read from (a PATH as given; every local copy of a NAME),
+ * without downloading: what an output must not overwrite. Specs that cannot be located add nothing.
+ */
+export function datasetInputPaths(specs: Iterable<string>, locations: DatasetLocations): string[] {
+  const paths: string[] = [];
+  for (const spec of specs) {
+    if (isDatasetPath(spec)) {
+      paths.push(spec);
+      continue;
+    }
+    try {
+      for (const found of locateDataset(spec, locations)) paths.push(found.path);
+    } catch {
+      // an invalid name or --data-dir is reported where the dataset is read
+    }
+  }
+  return paths;
 }

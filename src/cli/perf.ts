@@ -3,15 +3,16 @@
  * after: a table on stderr (for people) and CSV on stdout or --out (for scripts), so that
  * `dcomp perf > perf.csv` keeps both.
  */
-import { createWriteStream } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import { CASE_GROUPS, DEFAULT_DATASETS, runPerf, SCALE_GRIDS, SCALES, type CaseGroup, type PerfEnvironment, type Scale } from '../bench/perf-cases.js';
 import { DEFAULT_MEASURE, PERF_COLUMNS, perfCsvCells, type PerfRecord } from '../bench/perf.js';
-import { DcompError } from '../core/errors.js';
+import { DcompError, UsageError } from '../core/errors.js';
+import { gpuPerfRecords } from './perf-gpu.js';
 import { log, terminalPolicy } from './io.js';
 import { parseInteger, parsePositive } from './options.js';
-import { datasetLocations } from './paths.js';
+import { claimOutput, type OutputClaim } from './output.js';
+import { datasetInputPaths, datasetLocations } from './paths.js';
 
 const EXAMPLES = `
 Examples:
@@ -19,6 +20,7 @@ Examples:
   $ dcomp perf --datasets mushrooms --cases gradient,gd,ef21-topk --reps 50
   $ dcomp perf --cases topk --no-baselines --out topk.csv
   $ dcomp perf --cases scale --scale medium --no-baselines
+  $ dcomp perf --backend gpu --datasets mushrooms,a9a,w8a > gpu.csv    # gpu.js kernels vs float64 cpu
 
 Cases: ${CASE_GROUPS.join(', ')}.
 Each figure is the median over repetitions (after warm-up) with p10–p90 and min; each row carries the
@@ -57,35 +59,55 @@ export function perfCommand(): Command {
     .option('--out <file>', 'write the CSV to a file instead of stdout')
     .option('--data-dir <dir>', 'directory with LIBSVM files (searched first)')
     .option('--quiet', 'no progress lines on stderr')
+    .option('--backend <name>', 'cpu (the cases above) or gpu (the gpu.js kernels in every mode beside float64 cpu; docs/backends.md)', 'cpu')
+    .option('--gpu-mode <list>', 'with --backend gpu: modes to time, comma-separated (default: every mode that runs here)', parseList<string>(undefined, 'modes'))
     .addHelpText('after', EXAMPLES)
     .action(async (opts) => {
       const locations = datasetLocations(opts.dataDir);
+      if (opts.backend !== 'cpu' && opts.backend !== 'gpu') throw new UsageError(`--backend: expected cpu or gpu, got "${opts.backend}"`);
       const policy = terminalPolicy({ quiet: opts.quiet });
-      const result = await runPerf({
-        datasets: opts.datasets,
-        cases: opts.cases,
-        measure: { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs },
-        baselines: opts.baselines,
-        scale: opts.scale as Scale,
-        dataDir: locations.dataDir,
-        envDataDir: locations.envDataDir,
-        cacheDir: locations.cacheDir,
-        childEnv: process.env,
-        onProgress: opts.quiet ? undefined : (m) => (policy.progress ? process.stderr.write(`\r\x1b[K${m}`) : log(m)),
-      });
+      // Claimed before measuring, so that a bad --out fails in a second, not after minutes of timing.
+      const output: OutputClaim | undefined = opts.out === undefined ? undefined : claimOutput(opts.out, { inputs: datasetInputPaths(opts.datasets, locations), command: 'dcomp perf' });
+      if (opts.backend === 'gpu') {
+        const measure = { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs };
+        let gpu;
+        try {
+          gpu = await gpuPerfRecords({ datasets: opts.datasets, modes: opts.gpuMode, measure, locations, log: opts.quiet ? () => {} : log });
+        } catch (err) {
+          output?.release();
+          throw err;
+        }
+        log(formatTable(gpu.records));
+        if (output) output.writeFile(gpu.csv);
+        else process.stdout.write(gpu.csv);
+        const failed = gpu.records.filter((r) => r.error !== undefined);
+        if (failed.length) throw new DcompError(`perf: ${failed.length} gpu mode(s) failed (see the error column)`);
+        return;
+      }
+      let result;
+      try {
+        result = await runPerf({
+          datasets: opts.datasets,
+          cases: opts.cases,
+          measure: { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs },
+          baselines: opts.baselines,
+          scale: opts.scale as Scale,
+          dataDir: locations.dataDir,
+          envDataDir: locations.envDataDir,
+          cacheDir: locations.cacheDir,
+          childEnv: process.env,
+          onProgress: opts.quiet ? undefined : (m) => (policy.progress ? process.stderr.write(`\r\x1b[K${m}`) : log(m)),
+        });
+      } catch (err) {
+        output?.release();
+        throw err;
+      }
       if (policy.progress && !opts.quiet) process.stderr.write('\r\x1b[K');
       log(formatEnvironment(result.environment));
       log(formatTable(result.records));
       const csv = stringify([[...PERF_COLUMNS], ...result.records.map(perfCsvCells)]);
-      if (opts.out) {
-        await new Promise<void>((resolve, reject) => {
-          const stream = createWriteStream(opts.out);
-          stream.on('error', reject);
-          stream.end(csv, () => resolve());
-        });
-      } else {
-        process.stdout.write(csv);
-      }
+      if (output) output.writeFile(csv);
+      else process.stdout.write(csv);
       const failed = result.records.filter((r) => r.error !== undefined);
       if (failed.length) throw new DcompError(`perf: ${failed.length} case(s) failed (see the error column)`);
     });

@@ -1,20 +1,23 @@
-import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { UsageError } from '../core/errors.js';
+import { DcompError, UsageError } from '../core/errors.js';
 import { defaultLogScale, renderSeries, seriesFromTable, X_COLUMNS, Y_COLUMNS } from '../report/plot.js';
 import { readResultsCsv } from '../report/read-csv.js';
 import { renderSvg } from '../report/svg.js';
 import { log, terminalPolicy } from './io.js';
+import { writeOutputFile } from './output.js';
 
 const HELP = `
 One series per run (run_id), labelled by the configuration columns that differ between runs. In the
 terminal, series are resampled onto one x grid by linear interpolation, each only within its own x
 range (no extrapolation); the SVG draws every point. Log scale is the default for grad_norm_sq and
 loss_gap (--linear to turn it off, --log to force it); values ≤ 0 cannot be drawn on a log scale.
+--log-x puts x on a log10 scale (bits span orders of magnitude); rows with x ≤ 0 (the 0 bits of
+iteration 0) are then left out.
 
 Examples:
   $ dcomp plot results/default/1/results.csv
-  $ dcomp plot results.csv --y loss_gap --x bits_up_per_worker --filter method=ef21 --svg ef21.svg`;
+  $ dcomp plot results.csv --y loss_gap --x bits_up_per_worker --filter method=ef21 --svg ef21.svg
+  $ dcomp plot results.csv --x bits_up_per_worker --log-x`;
 
 function collectFilter(value: string, previous: Array<[string, string]>): Array<[string, string]> {
   const m = /^([^=]+)=(.*)$/.exec(value);
@@ -31,22 +34,25 @@ export function plotCommand(): Command {
     .option('--filter <column=value>', 'keep only rows where the column has this value (repeatable)', collectFilter, [])
     .option('--log', 'log10 y axis (default for grad_norm_sq and loss_gap)')
     .option('--linear', 'linear y axis')
+    .option('--log-x', 'log10 x axis (for bits)')
     .option('--svg <file>', 'write a standalone SVG figure to this file instead of the terminal plot')
     .option('--width <columns>', 'terminal plot width', (v) => Number(v), 72)
     .option('--height <rows>', 'terminal plot height', (v) => Number(v), 15)
     .addHelpText('after', HELP)
-    .action((file: string, opts: { y: string; x: string; filter: Array<[string, string]>; log?: boolean; linear?: boolean; svg?: string; width: number; height: number }) => {
+    .action((file: string, opts: { y: string; x: string; filter: Array<[string, string]>; log?: boolean; linear?: boolean; logX?: boolean; svg?: string; width: number; height: number }) => {
       if (opts.log && opts.linear) throw new UsageError('--log and --linear: choose one');
       const logScale = opts.log ? true : opts.linear ? false : defaultLogScale(opts.y);
       const table = readResultsCsv(file);
-      const series = seriesFromTable(table, { x: opts.x, y: opts.y, log: logScale, filters: opts.filter });
+      if (table.rows.length === 0) throw new DcompError(`${file}: no data rows (only a header); nothing to plot`);
+      const logX = Boolean(opts.logX);
+      const series = seriesFromTable(table, { x: opts.x, y: opts.y, log: logScale, logX, filters: opts.filter });
       if (series.length === 0) throw new UsageError(`--filter: no rows of ${file} match ${opts.filter.map(([k, v]) => `${k}=${v}`).join(', ')}`);
       if (opts.svg) {
-        writeFileSync(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale }));
+        writeOutputFile(opts.svg, renderSvg(series, { x: opts.x, y: opts.y, log: logScale, logX }), { inputs: [file], command: `dcomp plot --svg ${opts.svg}` });
         log(`wrote ${opts.svg} (${series.length} series)`);
         return;
       }
       const policy = terminalPolicy();
-      process.stdout.write(renderSeries(series, { x: opts.x, y: opts.y, log: logScale, color: policy.color && Boolean(process.stdout.isTTY), width: opts.width, height: opts.height }));
+      process.stdout.write(renderSeries(series, { x: opts.x, y: opts.y, log: logScale, logX, color: policy.color && Boolean(process.stdout.isTTY), width: opts.width, height: opts.height }));
     });
 }

@@ -1,7 +1,8 @@
 import type { Rng } from '../core/rng.js';
 import type { Compressor, CompressorSpec } from './types.js';
 import { orderAndClear } from './randk.js';
-import { requireK, sparseBits, sparseMessage } from './wire.js';
+import { sparseBits, sparseMessage } from './wire.js';
+import { K_OPTION, requireK } from './options.js';
 
 /** Leaf-filling rules, tried in this order whenever the remaining weight is zero (see `draw`). */
 const INFINITE_ONLY = 0;
@@ -101,9 +102,8 @@ function hasInfinite(x: Float64Array, d: number): boolean {
 export const adaptiveSpec: CompressorSpec = {
   name: 'adaptive',
   description: 'k draws without replacement, each with probability |x_i| / (remaining Σ|x_j|)',
-  params: ['k'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: false,
   randomized: true,
   // Lemma 8 gives α = 1/d for k = 1. For k > 1 the first draw is the k = 1 compressor and every further
@@ -113,9 +113,9 @@ export const adaptiveSpec: CompressorSpec = {
   knownClasses: (d, k) => (k === 1 ? { B1: { alpha: 1 / d, beta: 1 }, B2: { gamma: 1 / d, beta: 1 }, B3: { delta: d } } : {}),
   create(options): Compressor {
     const { d, rng } = options;
-    const k = requireK(options, 'adaptive');
+    const k = requireK(options.values, d, 'adaptive');
     const sampler = new AdaptiveSampler(d);
-    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
+    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits, options.indexBits));
     msg.nnz = k;
     return {
       name: 'adaptive',

@@ -1,5 +1,6 @@
 import type { CompressorSpec } from './types.js';
 import { randomSubsetCompressor } from './randk.js';
+import { K_OPTION } from './options.js';
 
 /**
  * Biased Rand-k (seed 000 eq. 8): C(x) = Σ_{i∈S} x_i e_i, S a uniform k-subset (no d/k scaling).
@@ -8,9 +9,8 @@ import { randomSubsetCompressor } from './randk.js';
 export const brandkSpec: CompressorSpec = {
   name: 'brandk',
   description: 'uniform random k-subset, unscaled (biased, E C(x) = (k/d) x)',
-  params: ['k'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: false,
   randomized: true,
   contractionAlpha: (d, k) => k / d,

@@ -10,6 +10,7 @@
  * flipping the sign of any singular vector leaves it unchanged and ‖C(x)‖ ≤ ‖x‖.
  */
 import type { Compressor, CompressorOptions, CompressorSpec, CompressContext, WireMessage } from './types.js';
+import { DIMS_OPTION, RANKS_OPTION } from './options.js';
 import { SymmetricEigen, balancedDims, modeProduct, productOf, unfoldingGram, validateDims, validateRanks } from './tensor.js';
 
 export class HosvdCompressor implements Compressor {
@@ -292,15 +293,14 @@ export function hosvdDims(d: number, dims?: readonly number[]): number[] {
 export const hosvdSpec: CompressorSpec = {
   name: 'hosvd',
   description: 'truncated HOSVD of x reshaped to a tensor (--dims, default the most balanced order-3 dims) at multilinear ranks --ranks',
-  params: ['ranks', 'dims'],
+  options: [RANKS_OPTION, DIMS_OPTION],
   bitsFormula: 'F·(Π r_m + Σ I_m r_m)',
-  requiresK: false,
   needsObjective: false,
   randomized: false,
   // No theory step and no known class constants: the contraction depends on x (spec §4).
   create(options: CompressorOptions): Compressor {
-    const dims = hosvdDims(options.d, options.dims);
-    const ranks = validateRanks(options.ranks, dims);
+    const dims = hosvdDims(options.d, options.values.dims as readonly number[] | undefined);
+    const ranks = validateRanks(options.values.ranks as readonly number[] | undefined, dims);
     return new HosvdCompressor(options.d, dims, ranks, options.floatBits);
   },
 };

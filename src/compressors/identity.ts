@@ -5,9 +5,8 @@ import { denseBits, denseMessage } from './wire.js';
 export const identitySpec: CompressorSpec = {
   name: 'identity',
   description: 'no compression: C(x) = x, sent as d dense floats',
-  params: [],
+  options: [],
   bitsFormula: 'd·F',
-  requiresK: false,
   needsObjective: false,
   randomized: false,
   contractionAlpha: () => 1,

@@ -8,7 +8,7 @@
  * (O(d · cost of f_i)), skipping coordinates with v_j = 0, whose importance is exactly 0.
  */
 import { TopKSelector } from './select.js';
-import { requireK } from './wire.js';
+import { K_OPTION, requireK } from './options.js';
 import { importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
@@ -20,11 +20,11 @@ export class ImportanceACompressor implements Compressor {
   private readonly selector: TopKSelector;
   private readonly message: WireMessage;
 
-  constructor(readonly d: number, readonly k: number, floatBits: number) {
+  constructor(readonly d: number, readonly k: number, floatBits: number, indexBits?: number) {
     this.weights = new Float64Array(d);
     this.trial = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = importanceMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits, indexBits);
   }
 
   compress(v: Float64Array, ctx: CompressContext): WireMessage {
@@ -60,13 +60,12 @@ export const importanceASpec: CompressorSpec = {
   name: 'imp-a',
   description:
     'importance (a): keep the k coordinates whose single-coordinate step decreases f_i most, w_j = f_i(x) − f_i(x − η v_j e_j)',
-  params: ['k'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = requireK(options, 'imp-a');
-    return new ImportanceACompressor(options.d, k, options.floatBits);
+    const k = requireK(options.values, options.d, 'imp-a');
+    return new ImportanceACompressor(options.d, k, options.floatBits, options.indexBits);
   },
 };

@@ -18,7 +18,7 @@
  * nothing is allocated per call or per inner step.
  */
 import { TopKSelector } from './select.js';
-import { requireK } from './wire.js';
+import { INNER_STEP_OPTION, INNER_STEPS_OPTION, K_OPTION, requireK } from './options.js';
 import { checkInnerStep, checkInnerSteps, innerGradient, importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
@@ -43,6 +43,7 @@ export class ImportanceBCompressor implements Compressor {
     floatBits: number,
     readonly innerSteps: number,
     readonly innerStep: number,
+    indexBits?: number,
   ) {
     this.weights = new Float64Array(d);
     this.logW = new Float64Array(d);
@@ -50,7 +51,7 @@ export class ImportanceBCompressor implements Compressor {
     this.point = new Float64Array(d);
     this.gradG = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = importanceMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits, indexBits);
   }
 
   /** log w^M from the last call (the array is swapped between calls; read it right after `compress`). */
@@ -106,15 +107,14 @@ export const importanceBSpec: CompressorSpec = {
   name: 'imp-b',
   description:
     'importance (b): k largest weights of argmin over the simplex of f_i(x − η (w ⊙ v)), M steps of KL mirror descent from 1/d',
-  params: ['k', 'inner-steps', 'inner-step'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION, INNER_STEPS_OPTION, INNER_STEP_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = requireK(options, 'imp-b');
-    const steps = checkInnerSteps('imp-b', options);
-    const step = checkInnerStep('imp-b', options);
-    return new ImportanceBCompressor(options.d, k, options.floatBits, steps, step);
+    const k = requireK(options.values, options.d, 'imp-b');
+    const steps = checkInnerSteps('imp-b', options.values);
+    const step = checkInnerStep('imp-b', options.values);
+    return new ImportanceBCompressor(options.d, k, options.floatBits, steps, step, options.indexBits);
   },
 };

@@ -14,7 +14,7 @@
  * nothing is allocated per call or per inner step.
  */
 import { TopKSelector } from './select.js';
-import { requireK } from './wire.js';
+import { IMP_C_SCALE_OPTION, INNER_STEP_OPTION, INNER_STEPS_OPTION, K_OPTION, requireK } from './options.js';
 import { checkInnerStep, checkInnerSteps, innerGradient, importanceMessage } from './importance-shared.js';
 import type { CompressContext, Compressor, CompressorOptions, CompressorSpec, WireMessage } from './types.js';
 
@@ -38,12 +38,13 @@ export class ImportanceCCompressor implements Compressor {
     readonly innerSteps: number,
     readonly innerStep: number,
     readonly scale: boolean,
+    indexBits?: number,
   ) {
     this.weights = new Float64Array(d);
     this.point = new Float64Array(d);
     this.gradG = new Float64Array(d);
     this.selector = new TopKSelector(d);
-    this.message = importanceMessage(k, d, floatBits);
+    this.message = importanceMessage(k, d, floatBits, indexBits);
   }
 
   compress(v: Float64Array, ctx: CompressContext): WireMessage {
@@ -79,15 +80,14 @@ export const importanceCSpec: CompressorSpec = {
   name: 'imp-c',
   description:
     'importance (c): k largest weights of argmin over [0,1]^d of f_i(x − η (w ⊙ v)), M projected-gradient steps from 1; ties by larger |v_j|',
-  params: ['k', 'inner-steps', 'inner-step', 'imp-c-scale'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION, INNER_STEPS_OPTION, INNER_STEP_OPTION, IMP_C_SCALE_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: true,
   randomized: false,
   create(options: CompressorOptions): Compressor {
-    const k = requireK(options, 'imp-c');
-    const steps = checkInnerSteps('imp-c', options);
-    const step = checkInnerStep('imp-c', options);
-    return new ImportanceCCompressor(options.d, k, options.floatBits, steps, step, options.impCScale === true);
+    const k = requireK(options.values, options.d, 'imp-c');
+    const steps = checkInnerSteps('imp-c', options.values);
+    const step = checkInnerStep('imp-c', options.values);
+    return new ImportanceCCompressor(options.d, k, options.floatBits, steps, step, options.values.imp_c_scale === true, options.indexBits);
   },
 };

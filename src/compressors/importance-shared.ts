@@ -3,37 +3,38 @@
  * inner-solver options, the k-pair message (same bits as topk) and one gradient of
  * g(w) = f_i(x − η (w ⊙ v)).
  */
-import { UsageError } from '../core/errors.js';
+import { OptionError, type OptionValues } from '../core/options.js';
+import { INNER_STEP_OPTION, INNER_STEPS_OPTION } from './options.js';
 import type { LocalObjective } from '../problems/types.js';
-import type { CompressorOptions, WireMessage } from './types.js';
+import type { WireMessage } from './types.js';
 import { sparseBits, sparseMessage } from './wire.js';
 
-/** Spec §3 default of `--inner-steps` (M). */
-export const DEFAULT_INNER_STEPS = 20;
-/** Spec §3 default of `--inner-step` (τ₀). */
-export const DEFAULT_INNER_STEP = 1;
+/** Spec §3 default of `--inner-steps` (M), as declared. */
+export const DEFAULT_INNER_STEPS = INNER_STEPS_OPTION.default as number;
+/** Spec §3 default of `--inner-step` (τ₀), as declared. */
+export const DEFAULT_INNER_STEP = INNER_STEP_OPTION.default as number;
 
 /** The reusable message of k (index, value) pairs: k·(F + ⌈log2 d⌉) bits, exactly as topk. */
-export function importanceMessage(k: number, d: number, floatBits: number): WireMessage {
-  const msg = sparseMessage(k, sparseBits(k, d, floatBits));
+export function importanceMessage(k: number, d: number, floatBits: number, indexBits?: number): WireMessage {
+  const msg = sparseMessage(k, sparseBits(k, d, floatBits, indexBits));
   msg.nnz = k;
   return msg;
 }
 
 /** M, `--inner-steps`: an integer ≥ 1, default 20. */
-export function checkInnerSteps(name: string, options: CompressorOptions): number {
-  const m = options.innerSteps ?? DEFAULT_INNER_STEPS;
-  if (!Number.isInteger(m) || m < 1) {
-    throw new UsageError(`--inner-steps: ${name} accepts an integer ≥ 1 (default ${DEFAULT_INNER_STEPS}), got ${m}`);
+export function checkInnerSteps(name: string, values: OptionValues): number {
+  const m = values.inner_steps ?? DEFAULT_INNER_STEPS;
+  if (typeof m !== 'number' || !Number.isInteger(m) || m < 1) {
+    throw new OptionError('inner_steps', `${name} accepts an integer ≥ 1 (default ${DEFAULT_INNER_STEPS}), got ${String(m)}`);
   }
   return m;
 }
 
 /** τ₀, `--inner-step`: a finite number > 0, default 1. */
-export function checkInnerStep(name: string, options: CompressorOptions): number {
-  const t = options.innerStep ?? DEFAULT_INNER_STEP;
+export function checkInnerStep(name: string, values: OptionValues): number {
+  const t = values.inner_step ?? DEFAULT_INNER_STEP;
   if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) {
-    throw new UsageError(`--inner-step: ${name} accepts a finite number > 0 (default ${DEFAULT_INNER_STEP}), got ${t}`);
+    throw new OptionError('inner_step', `${name} accepts a finite number > 0 (default ${DEFAULT_INNER_STEP}), got ${String(t)}`);
   }
   return t;
 }

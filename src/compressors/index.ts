@@ -9,7 +9,8 @@ export type {
   CompressorSpec,
 } from './types.js';
 export { TopKSelector, sortIndicesAscending } from './select.js';
-export { indexBits, sparseBits, denseBits, decodeInto, addScaledInto, requireK, sparseMessage, denseMessage } from './wire.js';
+export { indexBits, sparseBits, denseBits, decodeInto, addScaledInto, sparseMessage, denseMessage } from './wire.js';
+export { requireK, K_OPTION } from './options.js';
 export { identitySpec } from './identity.js';
 export { topkSpec } from './topk.js';
 export { randkSpec, UniformSubsetSampler } from './randk.js';

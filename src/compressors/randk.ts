@@ -1,7 +1,8 @@
 import type { Rng } from '../core/rng.js';
 import type { Compressor, CompressorOptions, CompressorSpec } from './types.js';
 import { sortIndicesAscending } from './select.js';
-import { requireK, sparseBits, sparseMessage } from './wire.js';
+import { sparseBits, sparseMessage } from './wire.js';
+import { K_OPTION, requireK } from './options.js';
 
 /**
  * Uniform k-subsets of {0, …, d−1} by Floyd's algorithm: for j = d−k … d−1 draw t uniform in [0, j]
@@ -54,9 +55,9 @@ export function orderAndClear(out: Int32Array, k: number, taken: Uint8Array, d: 
  */
 export function randomSubsetCompressor(name: string, options: CompressorOptions, scale: number): Compressor {
   const { d, rng } = options;
-  const k = requireK(options, name);
+  const k = requireK(options.values, d, name);
   const sampler = new UniformSubsetSampler(d);
-  const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
+  const msg = sparseMessage(k, sparseBits(k, d, options.floatBits, options.indexBits));
   msg.nnz = k;
   return {
     name,
@@ -74,12 +75,11 @@ export function randomSubsetCompressor(name: string, options: CompressorOptions,
 export const randkSpec: CompressorSpec = {
   name: 'randk',
   description: 'uniform random k-subset scaled by d/k (unbiased)',
-  params: ['k'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: false,
   randomized: true,
   unbiasedZeta: (d, k) => d / k,
   knownClasses: (d, k) => ({ U: { zeta: d / k } }),
-  create: (options) => randomSubsetCompressor('randk', options, options.d / requireK(options, 'randk')),
+  create: (options) => randomSubsetCompressor('randk', options, options.d / requireK(options.values, options.d, 'randk')),
 };

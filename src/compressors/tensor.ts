@@ -4,7 +4,7 @@
  * matrices (SymmetricEigen). Tensors are Float64Arrays in row-major order (last index fastest).
  * Nothing here allocates per call: callers pass preallocated buffers.
  */
-import { UsageError } from '../core/errors.js';
+import { OptionError } from '../core/options.js';
 
 /** Π shape[l] for l in [from, to). */
 export function productOf(shape: ArrayLike<number>, from = 0, to = shape.length): number {
@@ -65,12 +65,12 @@ export function balancedDims(d: number, order = 3): number[] {
 
 /** Parses and validates `--dims` against d: integers ≥ 1 whose product is ≥ d. */
 export function validateDims(dims: readonly number[], d: number): number[] {
-  if (dims.length === 0) throw new UsageError('--dims: expected a comma-separated list of positive integers, e.g. 5,5,5');
+  if (dims.length === 0) throw new OptionError('dims', 'expected a comma-separated list of positive integers, e.g. 5,5,5');
   for (const n of dims) {
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--dims: each dim must be an integer ≥ 1, got ${dims.join(',')}`);
+    if (!Number.isInteger(n) || n < 1) throw new OptionError('dims', `each dim must be an integer ≥ 1, got ${dims.join(',')}`);
   }
   const p = productOf(dims);
-  if (p < d) throw new UsageError(`--dims: the product of the dims (${dims.join('×')} = ${p}) must be ≥ d = ${d}`);
+  if (p < d) throw new OptionError('dims', `the product of the dims (${dims.join('×')} = ${p}) must be ≥ d = ${d}`);
   return dims.slice();
 }
 
@@ -81,16 +81,16 @@ export function validateDims(dims: readonly number[], d: number): number[] {
 export function validateRanks(ranks: readonly number[] | undefined, dims: readonly number[]): number[] {
   const accepted = dims.map((n, m) => `mode ${m + 1}: 1..${n}`).join(', ');
   if (ranks === undefined || ranks.length === 0) {
-    throw new UsageError(`--ranks: required by hosvd (one integer for all modes or one per mode; dims ${dims.join('×')} accept ${accepted})`);
+    throw new OptionError('ranks', `required by hosvd (one integer for all modes or one per mode; dims ${dims.join('×')} accept ${accepted})`);
   }
   if (ranks.length !== 1 && ranks.length !== dims.length) {
-    throw new UsageError(`--ranks: expected 1 or ${dims.length} values (one per mode of dims ${dims.join('×')}), got ${ranks.length}`);
+    throw new OptionError('ranks', `expected 1 or ${dims.length} values (one per mode of dims ${dims.join('×')}), got ${ranks.length}`);
   }
   const out = dims.map((_, m) => (ranks.length === 1 ? ranks[0] : ranks[m]));
   for (let m = 0; m < dims.length; m++) {
     const r = out[m];
     if (!Number.isInteger(r) || r < 1 || r > dims[m]) {
-      throw new UsageError(`--ranks: rank ${r} is out of range for mode ${m + 1}; accepted per mode: ${accepted}`);
+      throw new OptionError('ranks', `rank ${r} is out of range for mode ${m + 1}; accepted per mode: ${accepted}`);
     }
   }
   return out;

@@ -1,6 +1,7 @@
 import type { Compressor, CompressorSpec } from './types.js';
 import { TopKSelector } from './select.js';
-import { requireK, sparseBits, sparseMessage } from './wire.js';
+import { sparseBits, sparseMessage } from './wire.js';
+import { K_OPTION, requireK } from './options.js';
 
 /**
  * Top-k (seed 000 eq. 10): keep the k entries of largest |x_i|, ties by the smaller index; k pairs
@@ -9,18 +10,17 @@ import { requireK, sparseBits, sparseMessage } from './wire.js';
 export const topkSpec: CompressorSpec = {
   name: 'topk',
   description: 'keep the k entries of largest magnitude (ties: smaller index)',
-  params: ['k'],
-  bitsFormula: 'k·(F + ⌈log2 d⌉)',
-  requiresK: true,
+  options: [K_OPTION],
+  bitsFormula: 'k·(F + I)',
   needsObjective: false,
   randomized: false,
   contractionAlpha: (d, k) => k / d,
   knownClasses: (d, k) => ({ B1: { alpha: k / d, beta: 1 }, B2: { gamma: k / d, beta: 1 }, B3: { delta: d / k } }),
   create(options): Compressor {
     const { d } = options;
-    const k = requireK(options, 'topk');
+    const k = requireK(options.values, d, 'topk');
     const selector = new TopKSelector(d);
-    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits));
+    const msg = sparseMessage(k, sparseBits(k, d, options.floatBits, options.indexBits));
     msg.nnz = k;
     return {
       name: 'topk',

@@ -1,3 +1,4 @@
+import type { OptionDecl, OptionValues } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
 import type { LocalObjective } from '../problems/types.js';
 
@@ -35,20 +36,17 @@ export interface Compressor {
 
 export interface CompressorOptions {
   d: number;
-  /** Kept coordinates, 1 ≤ k ≤ d (sparsifiers). */
-  k?: number;
   /** Bits per float F (spec §3). */
   floatBits: number;
+  /** Bits per index I (spec §3; `--index-bits`); default ⌈log2 d⌉. */
+  indexBits?: number;
   /** This compressor instance's own random stream (one instance per worker). */
   rng: Rng;
-  /** hosvd: ranks (one for all modes or one per mode) and dims. */
-  ranks?: readonly number[];
-  dims?: readonly number[];
-  /** imp-b / imp-c: M inner steps and τ₀. */
-  innerSteps?: number;
-  innerStep?: number;
-  /** imp-c: return Σ w_j v_j e_j instead of Σ v_j e_j. */
-  impCScale?: boolean;
+  /**
+   * The values of the options this compressor declares (its spec's `options`), by name, defaults
+   * applied (see core/options.ts). Read with the helpers of compressors/options.ts.
+   */
+  values: OptionValues;
 }
 
 /** Contraction facts used by theory step sizes and `compressors --check`. */
@@ -71,11 +69,10 @@ export interface KnownClasses {
 export interface CompressorSpec extends CompressorTheory {
   readonly name: string;
   readonly description: string;
-  /** CLI parameters it reads, e.g. ['k'] or ['ranks', 'dims']. */
-  readonly params: readonly string[];
-  /** Human-readable bit cost, e.g. 'k·(F + ⌈log2 d⌉)'. */
+  /** The options it reads (declared once in compressors/options.ts or in its own file). */
+  readonly options: readonly OptionDecl[];
+  /** Human-readable bit cost, e.g. 'k·(F + I)' (I = index bits, default ⌈log2 d⌉). */
   readonly bitsFormula: string;
-  readonly requiresK: boolean;
   /** True when C depends on f_i and x (importance compressors). */
   readonly needsObjective: boolean;
   /** True when C draws random numbers. */

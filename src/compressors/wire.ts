@@ -1,8 +1,7 @@
 /**
  * Helpers around WireMessage: decoding on the receiver's side and the bit costs of spec §3.
  */
-import { UsageError } from '../core/errors.js';
-import type { CompressorOptions, WireMessage } from './types.js';
+import type { WireMessage } from './types.js';
 import { ceilLog2 } from '../core/integer.js';
 
 /**
@@ -14,9 +13,9 @@ export function indexBits(d: number): number {
   return ceilLog2(d);
 }
 
-/** A sparse message of k (index, value) pairs: k·(F + ⌈log2 d⌉) bits (spec §3). */
-export function sparseBits(k: number, d: number, floatBits: number): number {
-  return k * (floatBits + indexBits(d));
+/** A sparse message of k (index, value) pairs: k·(F + I) bits, I = ⌈log2 d⌉ unless `--index-bits` (spec §3). */
+export function sparseBits(k: number, d: number, floatBits: number, bitsPerIndex: number = indexBits(d)): number {
+  return k * (floatBits + bitsPerIndex);
 }
 
 /** A dense vector of d floats: d·F bits (spec §3). */
@@ -47,19 +46,6 @@ export function addScaledInto(msg: WireMessage, out: Float64Array, scale: number
   }
   const { indices, values, nnz } = msg;
   for (let t = 0; t < nnz; t++) out[indices[t]] += scale * values[t];
-}
-
-/**
- * The k of a sparsifier's options, checked: an integer with 1 ≤ k ≤ d, else a UsageError naming
- * `--k` and the accepted range (spec §6).
- */
-export function requireK(options: CompressorOptions, compressorName: string): number {
-  const { k, d } = options;
-  if (k === undefined) throw new UsageError(`--k: compressor "${compressorName}" needs --k, an integer with 1 ≤ k ≤ d = ${d}`);
-  if (!Number.isInteger(k) || k < 1 || k > d) {
-    throw new UsageError(`--k: compressor "${compressorName}" accepts an integer with 1 ≤ k ≤ d = ${d}; got ${k}`);
-  }
-  return k;
 }
 
 /** A reusable sparse message with room for k pairs. */

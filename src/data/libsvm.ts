@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DataFormatError, DcompError, UsageError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import type { CsrMatrix, LabeledData } from './types.js';
 import { bunzip2Chunks, isBzip2 } from './bzip2.js';
 
@@ -42,6 +43,13 @@ const NINE = 57;
 const LOWER_E = 101;
 const UPPER_E = 69;
 const MAX_INDEX = 2147483647;
+/**
+ * The largest dimension d a dataset may have: every method keeps several d-vectors of float64 per
+ * worker, and the WebAssembly kernels keep 24·d bytes per shard in a 4 GiB memory. 2^26 (67,108,864:
+ * kdd2012's 54.7M features fit) runs a two-row file in ~6 GB; an index beyond it is refused at its
+ * line instead of failing later in an allocation.
+ */
+export const MAX_FEATURES = 67108864;
 
 /** Exact powers of ten: m·10^e with m < 2^53 and |e| ≤ 22 is then one correctly rounded operation. */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
@@ -140,8 +148,11 @@ export class LibsvmParser {
   constructor(options: LibsvmOptions) {
     this.file = options.file;
     const features = options.features;
-    if (features !== undefined && !(Number.isInteger(features) && features >= 1 && features <= MAX_INDEX)) {
+    if (features !== undefined && !(Number.isInteger(features) && features >= 1)) {
       throw new UsageError(`--features must be a positive integer (the dimension d), got ${features}`);
+    }
+    if (features !== undefined && features > MAX_FEATURES) {
+      throw new UsageError(`--features ${features} is too large: dcomp supports dimensions up to ${MAX_FEATURES} (2^26)`);
     }
     this.fixedFeatures = features;
     if (options.labels !== undefined) {
@@ -223,6 +234,8 @@ export class LibsvmParser {
   /** Parses the line starting at `p`; returns the index just past its newline. */
   private parseLine(buf: Uint8Array, p: number, end: number): number {
     this.line++;
+    // A UTF-8 byte order mark (written by some editors) before the first line is not data.
+    if (this.line === 1 && end - p >= 3 && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
     let c = 0;
     while (p < end && isBlank((c = buf[p]))) p++;
     if (p >= end) return end;
@@ -276,8 +289,8 @@ export class LibsvmParser {
       if (index === 0) {
         this.fail(`feature index 0 in '${text(buf, tokenStart, p)}': indices are 1-based, expected ≥ 1`);
       }
-      if (index > MAX_INDEX) {
-        this.fail(`feature index in '${text(buf, tokenStart, p)}' is too large: expected at most ${MAX_INDEX}`);
+      if (index > MAX_FEATURES) {
+        this.fail(`feature index in '${text(buf, tokenStart, p)}' is too large: dcomp supports dimensions up to ${MAX_FEATURES} (2^26)`);
       }
       if (index <= previous) {
         this.fail(`feature index ${index} after ${previous}: expected strictly ascending indices within a line`);
@@ -345,10 +358,13 @@ function skipLine(buf: Uint8Array, p: number, end: number): number {
   return newline < 0 || newline >= end ? end : newline + 1;
 }
 
-/** Printable excerpt of a token for messages (bounded, so a runaway token does not flood the terminal). */
+/**
+ * Printable excerpt of a token for messages: bounded, so a runaway token does not flood the terminal,
+ * and with control characters escaped, so that one cannot drive it.
+ */
 function text(buf: Uint8Array, start: number, end: number): string {
   const limit = Math.min(end, start + 60);
-  return utf8.decode(buf.subarray(start, limit)) + (limit < end ? '…' : '');
+  return escapeControl(utf8.decode(buf.subarray(start, limit))) + (limit < end ? '…' : '');
 }
 
 function copyBytes(src: Uint8Array, start: number, end: number): Uint8Array {

@@ -59,6 +59,7 @@ export const cgdSpec: MethodSpec = {
   name: 'cgd',
   description: 'Compressed gradient descent (DCGD), x ← x − γ·(1/n)ΣC(∇f_i(x)); compressed up, d·F down',
   compressorUse: 'any',
+  options: [],
   theoryStep: ({ smoothness, compressor, d, k }) => cgdTheoryStep(smoothness.L, compressor, d, k),
   create: createCgd,
 };

@@ -2,7 +2,8 @@
  * What the methods of this folder share: the base state with its traffic counters, the per-worker
  * compression contexts, and argument checks.
  */
-import { DcompError, UsageError } from '../core/errors.js';
+import { DcompError } from '../core/errors.js';
+import { OptionError } from '../core/options.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
 import type { MethodEnv, MethodState } from './types.js';
 import { emptyCounters, type CountedState } from './traffic.js';
@@ -47,7 +48,7 @@ export function checkSparsityK(method: string, env: MethodEnv): number {
   const d = env.problem.d;
   const k = env.k;
   if (k === undefined || !Number.isInteger(k) || k < 1 || k > d) {
-    throw new UsageError(`--k: ${method} keeps the k largest coordinates and needs an integer 1 ≤ k ≤ d = ${d}, got ${k === undefined ? 'none' : k}`);
+    throw new OptionError('k', `${method} keeps the k largest coordinates and needs an integer 1 ≤ k ≤ d = ${d}, got ${k === undefined ? 'none' : k}`);
   }
   return k;
 }

@@ -74,6 +74,7 @@ export const efSpec: MethodSpec = {
   name: 'ef',
   description: 'Classic error feedback, p_i = C(e_i + γ∇f_i), e_i ← e_i + γ∇f_i − p_i, x ← x − (1/n)Σp_i',
   compressorUse: 'any',
+  options: [],
   theoryStep: () => 'no theory step for ef (spec §4 defines none)',
   create: createEf,
 };

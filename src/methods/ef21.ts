@@ -1,6 +1,8 @@
 /**
  * ef21 (seed 001, exactly): g_i⁰ = C(∇f_i(x⁰)), g⁰ = (1/n) Σ g_i⁰; each step x^{t+1} = x^t − γ g^t;
  * c_i = C(∇f_i(x^{t+1}) − g_i^t); g_i^{t+1} = g_i^t + c_i; g^{t+1} = g^t + (1/n) Σ c_i.
+ * `ef21_init: full` (spec v2; the EF21 authors' experiment code) starts from g_i⁰ = ∇f_i(x⁰) instead,
+ * sent dense (d·F bits per worker in iteration 0).
  * Traffic: the g_i⁰ uplink counts in iteration 0 (made by `init`); each step every worker sends c_i
  * and receives x^{t+1} (d·F bits).
  *
@@ -13,12 +15,20 @@
  *    in real arithmetic, so ∇f_ij is stored (floating point would otherwise round it). Coordinates
  *    a sparse message does not carry are not touched at all.
  */
+import { choice, declare } from '../core/options.js';
 import type { Compressor, CompressContext, WireMessage } from '../compressors/types.js';
 import type { Method, MethodEnv, MethodSpec } from './types.js';
 import { applyAveragedUpdate, TreeSum } from './communicator.js';
 import { baseState, checkStart, workerCompressors, workerContexts, workerRows, type CountedMethodState } from './common.js';
 import { contractionAlpha, ef21TheoryStep, unknownConstantReason } from './step.js';
 import { addMasterWorkerTraffic, denseMessageBits } from './traffic.js';
+
+/** How g_i⁰ is made (spec v2 §4): C(∇f_i(x⁰)) as in Algorithm 1, or ∇f_i(x⁰) as in the authors' code. */
+export const EF21_INIT_OPTION = declare('ef21_init', choice(['compressed', 'full'] as const), {
+  default: 'compressed',
+  help: 'g_i⁰ = C(∇f_i(x⁰)) (compressed) or ∇f_i(x⁰), sent dense (full: the EF21 authors\' code)',
+  record: 'params',
+});
 
 export interface Ef21State extends CountedMethodState {
   /** g_i^t, one row per worker. */
@@ -66,11 +76,19 @@ function createEf21(): Method<Ef21State> {
         contexts: workerContexts(base.x, env),
         compressors: workerCompressors('ef21', env),
       };
-      // g_i⁰ = C(∇f_i(x⁰)): the same rule with g_i = 0, where v_i = ∇f_i exactly.
+      const full = (env.options?.ef21_init ?? EF21_INIT_OPTION.default) === 'full';
+      const dense = denseMessageBits(d, env.floatBits);
       let upSum = 0;
       let upMax = 0;
       for (let i = 0; i < n; i++) {
         state.rowsProcessed += env.oracle.gradient(i, state.x, state.gradient);
+        if (full) {
+          state.workerEstimates[i].set(state.gradient);
+          upSum += dense;
+          upMax = dense;
+          continue;
+        }
+        // g_i⁰ = C(∇f_i(x⁰)): the same rule with g_i = 0, where v_i = ∇f_i exactly.
         const message = state.compressors[i].compress(state.gradient, state.contexts[i]);
         absorb(state.workerEstimates[i], message, state.gradient, state.gradient);
         upSum += message.bits;
@@ -108,6 +126,7 @@ export const ef21Spec: MethodSpec = {
   name: 'ef21',
   description: 'EF21: x ← x − γg; c_i = C(∇f_i(x) − g_i); g_i ← g_i + c_i; g ← g + (1/n)Σc_i',
   compressorUse: 'any',
+  options: [EF21_INIT_OPTION],
   theoryStep: ({ smoothness, compressor, d, k }) => {
     const alpha = contractionAlpha(compressor, d, k);
     if (alpha === undefined || !(alpha > 0 && alpha <= 1)) return unknownConstantReason('ef21', compressor.name);

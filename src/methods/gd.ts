@@ -46,6 +46,7 @@ export const gdSpec: MethodSpec = {
   name: 'gd',
   description: 'Gradient descent, x ← x − γ·(1/n)Σ∇f_i(x); dense d·F bits up and down per worker per step',
   compressorUse: 'none',
+  options: [],
   theoryStep: ({ smoothness }) => 1 / smoothness.L,
   create: createGd,
 };

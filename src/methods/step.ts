@@ -1,7 +1,7 @@
 /**
  * `--step`: a number, `theory`, or `theory*M` (spec §4), and the theory step sizes themselves.
  */
-import { UsageError } from '../core/errors.js';
+import { decimal, OptionError } from '../core/options.js';
 import type { CompressorSpec } from '../compressors/types.js';
 import type { Smoothness } from '../problems/types.js';
 import type { MethodSpec, TheoryStepInput } from './types.js';
@@ -10,27 +10,30 @@ export type StepChoice =
   | { readonly kind: 'fixed'; readonly value: number }
   | { readonly kind: 'theory'; readonly multiplier: number };
 
-const ACCEPTED = `a positive number, "theory" or "theory*M" with M a positive number`;
+/** What `--step` accepts (one value; experiment files also take sweeps, see bench/experiment.ts). */
+export const STEP_ACCEPTS = 'a number > 0, "theory" or "theory*M" (M > 0)';
 
-function positiveNumber(text: string): number | undefined {
-  const trimmed = text.trim();
-  // Number('') is 0 and Number('0x10') is 16: accept only decimal/scientific notation.
-  if (!/^[+]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) return undefined;
-  const value = Number(trimmed);
-  return Number.isFinite(value) && value > 0 ? value : undefined;
-}
-
-export function parseStep(text: string): StepChoice {
+/** Parses a step text; undefined when it is not accepted. The one parser of `--step`. */
+export function parseStepText(text: string): StepChoice | undefined {
   const trimmed = text.trim();
   if (trimmed === 'theory') return { kind: 'theory', multiplier: 1 };
   if (trimmed.startsWith('theory*')) {
     const multiplier = positiveNumber(trimmed.slice('theory*'.length));
-    if (multiplier === undefined) throw new UsageError(`--step: bad multiplier in "${text}"; expected ${ACCEPTED}`);
-    return { kind: 'theory', multiplier };
+    return multiplier === undefined ? undefined : { kind: 'theory', multiplier };
   }
   const value = positiveNumber(trimmed);
-  if (value === undefined) throw new UsageError(`--step: expected ${ACCEPTED}, got "${text}"`);
-  return { kind: 'fixed', value };
+  return value === undefined ? undefined : { kind: 'fixed', value };
+}
+
+function positiveNumber(text: string): number | undefined {
+  const value = decimal(text);
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+export function parseStep(text: string): StepChoice {
+  const choice = parseStepText(text);
+  if (choice === undefined) throw new OptionError('step', `expected ${STEP_ACCEPTS}, got ${JSON.stringify(text)}`);
+  return choice;
 }
 
 export interface StepContext {
@@ -49,12 +52,12 @@ export function resolveStep(choice: StepChoice, context: StepContext): number {
   if (choice.kind === 'fixed') return choice.value;
   if (context.smoothness === undefined) {
     const problem = context.problemName === undefined ? 'this problem' : `problem ${context.problemName}`;
-    throw new UsageError(`--step: no theory step for ${problem} (it has no smoothness constant L); pass a number`);
+    throw new OptionError('step', `no theory step for ${problem} (it has no smoothness constant L); pass a number`);
   }
   const theory = context.method.theoryStep({ smoothness: context.smoothness, compressor: context.compressor, d: context.d, k: context.k });
-  if (typeof theory === 'string') throw new UsageError(`--step: ${theory}; pass a number`);
+  if (typeof theory === 'string') throw new OptionError('step', `${theory}; pass a number`);
   if (!(Number.isFinite(theory) && theory > 0)) {
-    throw new UsageError(`--step: the theory step for ${context.method.name} came out as ${theory}; pass a number`);
+    throw new OptionError('step', `the theory step for ${context.method.name} came out as ${theory}; pass a number`);
   }
   return theory * choice.multiplier;
 }
@@ -112,9 +115,9 @@ export function resolveStepSize(text: string, method: MethodSpec, input: () => T
   const choice = parseStep(text);
   if (choice.kind === 'fixed') return choice.value;
   const theory = method.theoryStep(input());
-  if (typeof theory === 'string') throw new UsageError(`--step: ${theory}; pass a number`);
+  if (typeof theory === 'string') throw new OptionError('step', `${theory}; pass a number`);
   if (!(Number.isFinite(theory) && theory > 0)) {
-    throw new UsageError(`--step: the theory step for ${method.name}${compressorName ? ` with ${compressorName}` : ''} came out as ${theory}; pass a number`);
+    throw new OptionError('step', `the theory step for ${method.name}${compressorName ? ` with ${compressorName}` : ''} came out as ${theory}; pass a number`);
   }
   return theory * choice.multiplier;
 }

@@ -43,7 +43,7 @@ function createTopkSsgd(): Method<TopkSsgdState> {
         chosenIndices: new Int32Array(k),
         chosenValues: new Float64Array(k),
         sum: new TreeSum(d, n),
-        stepTraffic: allGatherTraffic(n, sparseMessageBits(k, d, env.floatBits)),
+        stepTraffic: allGatherTraffic(n, sparseMessageBits(k, d, env.floatBits, env.indexBits)),
       };
     },
     step(state: TopkSsgdState, env: MethodEnv): void {
@@ -72,6 +72,7 @@ export const topkSsgdSpec: MethodSpec = {
   name: 'topk-ssgd',
   description: 'Top-k S-SGD with residuals: each worker sends its top-k of ε_i + γ∇f_i, all-gathered (O(kn) received)',
   compressorUse: 'topk',
+  options: [],
   theoryStep: ({ smoothness }) => 1 / smoothness.L,
   create: createTopkSsgd,
 };

@@ -131,8 +131,8 @@ export type SparseSyncMethod = 'topk-ssgd' | 'gtopk';
 export const SPARSE_SYNC_METHODS: readonly SparseSyncMethod[] = ['topk-ssgd', 'gtopk'];
 
 /** Per-step traffic of topk-ssgd or gtopk with n workers, k kept coordinates out of d, F-bit floats. */
-export function sparseSyncTraffic(method: SparseSyncMethod, n: number, k: number, d: number, floatBits: number): StepTraffic {
-  const p = sparseBits(k, d, floatBits);
+export function sparseSyncTraffic(method: SparseSyncMethod, n: number, k: number, d: number, floatBits: number, indexBits?: number): StepTraffic {
+  const p = sparseBits(k, d, floatBits, indexBits);
   return method === 'gtopk' ? treeReduceBroadcastTraffic(n, p) : allGatherTraffic(n, p);
 }
 

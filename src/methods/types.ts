@@ -1,3 +1,4 @@
+import type { OptionDecl, OptionValues } from '../core/options.js';
 import type { Compressor, CompressorSpec } from '../compressors/types.js';
 import type { Problem, Smoothness } from '../problems/types.js';
 
@@ -17,6 +18,10 @@ export interface MethodEnv {
   readonly stepSize: number;
   /** F, bits per float (spec §3). */
   readonly floatBits: number;
+  /** I, bits per index (spec §3; default ⌈log2 d⌉, 0 counts values only). */
+  readonly indexBits?: number;
+  /** The values of the options the method declares (its spec's `options`, e.g. ef21_init), defaults applied. */
+  readonly options?: OptionValues;
   /** k for the methods that sparsify by definition (topk-ssgd, gtopk). */
   readonly k?: number;
   readonly oracle: GradientOracle;
@@ -61,6 +66,8 @@ export interface MethodSpec {
   readonly description: string;
   /** 'none': only identity (gd); 'any': every registered compressor; 'topk': sparsifies with Top-k by definition. */
   readonly compressorUse: CompressorUse;
+  /** The options it reads besides its compressor's (ef21: ef21_init), declared once. */
+  readonly options: readonly OptionDecl[];
   /**
    * γ for `--step theory` (spec §4), or a string saying why there is none (the CLI shows it and
    * requires an explicit step).

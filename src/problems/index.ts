@@ -9,3 +9,6 @@ export { solveOptimum } from './optimum.js';
 export type { HessianVectorProblem, OptimumOptions, OptimumResult } from './optimum.js';
 export { cachedOptimum, optimumCachePath } from './optimum-cache.js';
 export type { OptimumKey, CachedOptimum } from './optimum-cache.js';
+export { mlpSpec, MlpProblem, MlpShard, mlpLayout, mlpInitialize, mlpGradientFlops, MLP_OPTIONS } from './mlp.js';
+export type { MlpLayout, MlpKernelChoice, MlpCreateOptions, MlpSpec } from './mlp.js';
+export { initialPoint, INIT_RNG_STREAM } from './initial-point.js';

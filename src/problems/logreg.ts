@@ -6,7 +6,8 @@
  * its own non-zeros. Scratch buffers are allocated in the constructor (or once, lazily, for the
  * structures only some callers need: the CSC copy for importance (a), the curvature for Newton).
  */
-import { DcompError, UsageError } from '../core/errors.js';
+import { DcompError } from '../core/errors.js';
+import { declare, OptionError, real, type OptionDecl } from '../core/options.js';
 import type { CsrMatrix, LabeledData } from '../data/types.js';
 import { selectRows, toCsc } from '../data/csr.js';
 import type { LocalObjective, Problem, ProblemOptions, ProblemSpec, Smoothness } from './types.js';
@@ -118,8 +119,8 @@ export class LogregShard implements LocalObjective {
     return this.lambda * s;
   }
 
-  /** out = ∇ regulariser: λx, or 2λ x_t / (1+x_t²)². */
-  private writeRegulariserGradient(x: Float64Array, out: Float64Array): void {
+  /** out = ∇ regulariser: λx, or 2λ x_t / (1+x_t²)². (Public for backends that compute only the data term.) */
+  writeRegulariserGradient(x: Float64Array, out: Float64Array): void {
     const d = this.d;
     const lambda = this.lambda;
     if (this.regulariser === 'l2') {
@@ -260,7 +261,7 @@ export class LogregShard implements LocalObjective {
    * Regulariser change r(x) − r(x − δe_j) in closed form, factored so it has no cancellation:
    * with y = x_j − δ, x_j² − y² = δ(2x_j − δ).
    */
-  private regulariserDecrease(xj: number, delta: number): number {
+  regulariserDecrease(xj: number, delta: number): number {
     const sq = delta * (2 * xj - delta);
     if (this.regulariser === 'l2') return 0.5 * this.lambda * sq;
     const y = xj - delta;
@@ -472,10 +473,17 @@ export class LogregProblem implements Problem {
   }
 }
 
-function resolveLambda(options: ProblemOptions, defaultL2: number): number {
-  const lambda = options.l2 ?? defaultL2;
-  if (!(Number.isFinite(lambda) && lambda >= 0)) {
-    throw new UsageError(`--l2: expected a finite number ≥ 0, got ${lambda}`);
+/** λ of spec §2, declared per problem: the defaults differ (spec §6). */
+export function l2Option(defaultL2: number) {
+  return declare('l2', real({ min: 0 }), { default: defaultL2, help: 'regularisation λ ≥ 0', record: 'column' });
+}
+const LOGREG_L2 = l2Option(1e-3);
+const NONCONVEX_L2 = l2Option(0.1);
+
+function resolveLambda(options: ProblemOptions, decl: OptionDecl): number {
+  const lambda = options.values?.l2 ?? decl.default;
+  if (typeof lambda !== 'number' || !(Number.isFinite(lambda) && lambda >= 0)) {
+    throw new OptionError('l2', `expected a finite number ≥ 0, got ${String(lambda)}`);
   }
   return lambda;
 }
@@ -488,19 +496,19 @@ export interface LogregSpec extends ProblemSpec {
 export const logregSpec: LogregSpec = {
   name: 'logreg',
   description: 'logistic regression with (λ/2)‖x‖² (convex)',
-  defaultL2: 1e-3,
+  options: [LOGREG_L2],
   convex: true,
   create(data: LabeledData, options: ProblemOptions): LogregProblem {
-    return new LogregProblem('logreg', data, resolveLambda(options, 1e-3), 'l2', options.shards);
+    return new LogregProblem('logreg', data, resolveLambda(options, LOGREG_L2), 'l2', options.shards);
   },
 };
 
 export const logregNonconvexSpec: LogregSpec = {
   name: 'logreg-nonconvex',
   description: 'logistic regression with λ Σ x_t²/(1+x_t²) (non-convex, EF21 papers)',
-  defaultL2: 0.1,
+  options: [NONCONVEX_L2],
   convex: false,
   create(data: LabeledData, options: ProblemOptions): LogregProblem {
-    return new LogregProblem('logreg-nonconvex', data, resolveLambda(options, 0.1), 'nonconvex', options.shards);
+    return new LogregProblem('logreg-nonconvex', data, resolveLambda(options, NONCONVEX_L2), 'nonconvex', options.shards);
   },
 };

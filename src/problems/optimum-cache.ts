@@ -1,5 +1,5 @@
 /**
- * f* cached on disk per (dataset sha256, problem, λ, split, n, seed) (spec §2), so that a matrix of
+ * f* cached on disk per (dataset sha256, problem, λ, split, n, seed, shard sizes, holdout) (spec §2), so that a matrix of
  * runs on the same configuration solves the optimum once. The cache directory is passed in by the
  * caller; this layer never decides where results live.
  */
@@ -17,6 +17,10 @@ export interface OptimumKey {
   readonly split: string;
   readonly workers: number;
   readonly seed: number;
+  /** balanced | floor: the shards' sizes change f when they differ (spec v2 §1). */
+  readonly shardSizes?: string;
+  /** The holdout share: the training rows differ (spec v2 §1). */
+  readonly holdout?: number;
 }
 
 export interface CachedOptimum {
@@ -34,6 +38,8 @@ function canonicalKey(key: OptimumKey): string {
     split: key.split,
     workers: key.workers,
     seed: key.seed,
+    shardSizes: key.shardSizes ?? 'balanced',
+    holdout: key.holdout ?? null,
   });
 }
 

@@ -1,3 +1,5 @@
+import type { OptionDecl, OptionValues } from '../core/options.js';
+import type { Rng } from '../core/rng.js';
 import type { LabeledData } from '../data/types.js';
 
 /**
@@ -39,9 +41,13 @@ export interface Smoothness {
   readonly Ltilde: number;
 }
 
-/** f(x) = (1/n) Σ_i f_i(x) over the n workers' shards (spec §2). */
+/**
+ * f(x) = (1/n) Σ_i f_i(x) over the n workers' shards (spec §2). Nothing here assumes that the
+ * parameter count d equals the data's feature count (for `mlp` it does not).
+ */
 export interface Problem {
   readonly name: string;
+  /** Parameter count: the length of x, of every gradient and of x⁰; what compressors and k are sized by. */
   readonly d: number;
   readonly workers: readonly LocalObjective[];
   /** N, all rows across workers. */
@@ -52,15 +58,24 @@ export interface Problem {
   loss(x: Float64Array): number;
   /** Writes ∇f(x) into `out`; returns f(x). */
   gradient(x: Float64Array, out: Float64Array): number;
-  /** Share of rows of `data` (default: the training rows) whose predicted sign matches b. */
+  /**
+   * Share of rows of `data` (default: the training rows) whose predicted sign (spec §2: logit z ≥ 0 → +1)
+   * matches b. `data` may be any LabeledData with at most the training set's feature count (missing
+   * features are 0); more is an error that names the data's source.
+   */
   accuracy(x: Float64Array, data?: LabeledData): number;
   /** L, L_i, L̃, or undefined when the problem has none in closed form. */
   smoothness(): Smoothness | undefined;
+  /** The problem's own seeded initialisation into `out` (length d), when it has one (mlp; `x0: init`). */
+  initialize?(rng: Rng, out: Float64Array): void;
 }
 
 export interface ProblemOptions {
-  /** λ; when undefined the problem's default (spec §6). */
-  l2?: number;
+  /**
+   * The values of the options the problem declares (its spec's `options`, e.g. l2), by name; a
+   * missing value takes the declared default.
+   */
+  values?: OptionValues;
   /** Row indices of the training data owned by each worker (shards from data/split). */
   shards: readonly Int32Array[];
 }
@@ -68,7 +83,10 @@ export interface ProblemOptions {
 export interface ProblemSpec {
   readonly name: string;
   readonly description: string;
-  readonly defaultL2: number;
+  /** The options it reads (l2 with its own default, …), declared once. */
+  readonly options: readonly OptionDecl[];
   readonly convex: boolean;
+  /** The problem has its own seeded initialisation (mlp), the default x⁰ (`x0: init`). */
+  readonly seededInitialization?: boolean;
   create(data: LabeledData, options: ProblemOptions): Problem;
 }

@@ -8,7 +8,8 @@
  * time_ms is compared only when a time tolerance is given: the ratio of the new total to the base
  * total of the runs' final time_ms must not exceed it (totals, since single short runs are noisy).
  */
-import { UsageError } from '../core/errors.js';
+import { DataFormatError, UsageError } from '../core/errors.js';
+import { escapeControl, quoted } from '../core/text.js';
 import { parseNumberCell, type ResultTable } from './read-csv.js';
 
 /** Default relative tolerances (docs/bench.md): exact where the numbers are counts. */
@@ -76,13 +77,29 @@ export interface CompareReport {
   readonly pass: boolean;
 }
 
+/**
+ * The columns both files must have: the join keys, the status and every metric with a tolerance
+ * (time_ms too when it is gated). A missing one would otherwise pass for "no difference".
+ */
+export function requiredColumns(tolerances: Readonly<Record<string, number>>, timeTolerance?: number): string[] {
+  return ['run_id', 'iteration', 'status', ...Object.keys(tolerances), ...(timeTolerance === undefined ? [] : ['time_ms'])];
+}
+
+/** Rows by run and iteration; a (run_id, iteration) pair twice in one file is an error naming both lines. */
 function index(table: ResultTable): Map<string, Map<string, Readonly<Record<string, string>>>> {
   const runs = new Map<string, Map<string, Readonly<Record<string, string>>>>();
-  for (const row of table.rows) {
+  const lineOf = new Map<Readonly<Record<string, string>>, number>();
+  table.rows.forEach((row, i) => {
     let rows = runs.get(row.run_id);
     if (!rows) runs.set(row.run_id, (rows = new Map()));
+    const line = table.lines?.[i] ?? i + 2;
+    const earlier = rows.get(row.iteration);
+    if (earlier !== undefined) {
+      throw new DataFormatError(escapeControl(table.file), line, `duplicated row: run_id ${quoted(row.run_id)} iteration ${quoted(row.iteration)} is also on line ${lineOf.get(earlier)}`);
+    }
     rows.set(row.iteration, row);
-  }
+    lineOf.set(row, line);
+  });
   return runs;
 }
 
@@ -169,13 +186,13 @@ function sci(x: number): string {
 
 /** The report as a text table (what `dcomp compare` prints on stdout). */
 export function formatCompareReport(report: CompareReport, baseFile: string, nextFile: string): string {
-  const lines: string[] = [`compare ${baseFile} (base) with ${nextFile} (new): ${report.comparedRows} rows joined on (run_id, iteration)`];
+  const lines: string[] = [`compare ${escapeControl(baseFile)} (base) with ${escapeControl(nextFile)} (new): ${report.comparedRows} rows joined on (run_id, iteration)`];
   const rows = report.metrics.map((m) => [
     m.metric,
     sci(m.maxRelative),
     sci(m.tolerance),
     m.pass ? 'ok' : 'FAIL',
-    m.at && m.maxRelative > 0 ? `run ${m.at.runId} iteration ${m.at.iteration}: ${m.at.base || '(empty)'} → ${m.at.next || '(empty)'}` : '',
+    m.at && m.maxRelative > 0 ? escapeControl(`run ${m.at.runId} iteration ${m.at.iteration}: ${m.at.base || '(empty)'} → ${m.at.next || '(empty)'}`) : '',
   ]);
   const head = ['metric', 'max rel diff', 'tolerance', 'result', 'where'];
   const widths = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
@@ -185,13 +202,13 @@ export function formatCompareReport(report: CompareReport, baseFile: string, nex
     lines.push(`time_ms: total ${t.nextMs.toFixed(0)} ms vs ${t.baseMs.toFixed(0)} ms, ratio ${t.ratio.toFixed(3)} (tolerance ${t.tolerance}) ${t.pass ? 'ok' : 'FAIL'}`);
   }
   const list = (what: string, items: readonly string[]) => {
-    if (items.length > 0) lines.push(`${what} (${items.length}): ${items.slice(0, 20).join(', ')}${items.length > 20 ? ', …' : ''}`);
+    if (items.length > 0) lines.push(`${what} (${items.length}): ${items.slice(0, 20).map((i) => escapeControl(i)).join(', ')}${items.length > 20 ? ', …' : ''}`);
   };
   list('runs missing from the new file', report.missingRuns);
   list('runs only in the new file', report.extraRuns);
   list('rows missing from the new file', report.missingRows.map((l) => `${l.runId}@${l.iteration}`));
   list('rows only in the new file', report.extraRows.map((l) => `${l.runId}@${l.iteration}`));
-  list('differing text cells', report.mismatches.map((m) => `${m.column} at ${m.runId}@${m.iteration}: "${m.base}" → "${m.next}"`));
+  list('differing text cells', report.mismatches.map((m) => `${m.column} at ${m.runId}@${m.iteration}: ${quoted(m.base)} → ${quoted(m.next)}`));
   lines.push(report.pass ? 'PASS' : 'FAIL');
   return lines.join('\n') + '\n';
 }

@@ -4,15 +4,17 @@
  *
  * Resampling, honestly: every series is evaluated on one common grid of columns spanning all series'
  * x, by linear interpolation between its own neighbouring points (in the plotted scale, i.e. of log10 y
- * on a log axis), and only inside its own x range — no extrapolation, so a series that stops early (or
+ * on a log axis; in log10 x on a log x axis), and only inside its own x range — no extrapolation, so a series that stops early (or
  * starts late: ef21 already sends at iteration 0) leaves the columns outside its range empty. Points
- * that cannot be drawn (non-finite, or ≤ 0 on a log axis) are left out.
+ * that cannot be drawn (non-finite, or ≤ 0 on a log axis — e.g. the 0 bits of iteration 0 on a log x
+ * axis) are left out.
  *
  * Drawing uses asciichart's line symbols and colours; asciichart's own `plot` cannot leave gaps (it
  * needs every series defined from the first column), so the grid is drawn here.
  */
 import * as asciichart from 'asciichart';
 import { UsageError } from '../core/errors.js';
+import { escapeControl } from '../core/text.js';
 import { parseNumberCell, type ResultTable } from './read-csv.js';
 
 export const X_COLUMNS = ['iteration', 'epoch', 'bits_up_per_worker', 'bits_up_total', 'bits_down', 'time_ms'] as const;
@@ -29,7 +31,7 @@ export function defaultLogScale(y: string): boolean {
 export interface Series {
   readonly runId: string;
   readonly label: string;
-  /** Ascending x. */
+  /** Ascending x (log10 x on a log x axis). */
   readonly xs: readonly number[];
   /** y in the plotted scale (log10 y on a log axis). */
   readonly ys: readonly number[];
@@ -39,6 +41,8 @@ export interface SeriesOptions {
   readonly x: string;
   readonly y: string;
   readonly log: boolean;
+  /** log10 x axis (bits span orders of magnitude). */
+  readonly logX?: boolean;
   /** Keep rows whose column equals the value (all must hold). */
   readonly filters?: ReadonlyArray<readonly [string, string]>;
 }
@@ -81,8 +85,8 @@ export function seriesFromTable(table: ResultTable, options: SeriesOptions): Ser
       const x = parseNumberCell(row[options.x]);
       const y = parseNumberCell(row[options.y]);
       if (x === undefined || y === undefined || !Number.isFinite(x) || !Number.isFinite(y)) continue;
-      if (options.log && y <= 0) continue;
-      points.push([x, options.log ? Math.log10(y) : y]);
+      if ((options.log && y <= 0) || (options.logX && x <= 0)) continue;
+      points.push([options.logX ? Math.log10(x) : x, options.log ? Math.log10(y) : y]);
     }
     points.sort((a, b) => a[0] - b[0]);
     const label = counts.get(labels[i])! > 1 || labels[i] === '' ? `${labels[i]} ${runId}`.trim() : labels[i];
@@ -126,8 +130,31 @@ const PALETTE = [
   asciichart.blue, asciichart.red, asciichart.green, asciichart.yellow, asciichart.magenta, asciichart.cyan,
   asciichart.lightred, asciichart.lightgreen, asciichart.lightblue, asciichart.lightmagenta, asciichart.lightcyan, asciichart.lightyellow,
 ];
-/** Without colour, series are told apart by their marker. */
-const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '&', '=', '~', '^', '$'];
+/** Without colour, series are told apart by their marker; with colour, the series after the palette's 12 lines too. */
+const MARKERS = ['*', '+', 'o', 'x', '#', '@', '%', '&', '=', '~', '^', '$', ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'];
+
+interface SeriesStyle {
+  /** Drawn as a line of box-drawing characters (else as one marker per column). */
+  readonly line: boolean;
+  readonly marker: string;
+  readonly color: asciichart.Color | undefined;
+}
+
+/**
+ * Series i's look. With colour: the 12 palette colours as lines, then markers in those colours, so
+ * that no two of the first 12 + MARKERS.length series look alike; without colour, one marker each.
+ */
+export function seriesStyle(i: number, color: boolean): SeriesStyle {
+  if (!color) return { line: false, marker: MARKERS[i % MARKERS.length], color: undefined };
+  const paint = PALETTE[i % PALETTE.length];
+  if (i < PALETTE.length) return { line: true, marker: '─', color: paint };
+  return { line: false, marker: MARKERS[(i - PALETTE.length) % MARKERS.length], color: paint };
+}
+
+/** How many series can be told apart. */
+export function distinctStyles(color: boolean): number {
+  return color ? PALETTE.length + MARKERS.length : MARKERS.length;
+}
 
 export interface TerminalPlotOptions extends SeriesOptions {
   readonly width?: number;
@@ -137,13 +164,20 @@ export interface TerminalPlotOptions extends SeriesOptions {
   readonly title?: string;
 }
 
+/** " (log scale)", " (log x)", " (log-log)" or "" for titles. */
+export function scaleNote(options: { readonly log: boolean; readonly logX?: boolean }): string {
+  if (options.log && options.logX) return ' (log-log)';
+  if (options.logX) return ' (log x)';
+  return options.log ? ' (log scale)' : '';
+}
+
 export function renderSeries(series: readonly Series[], options: TerminalPlotOptions): string {
   const width = Math.max(10, options.width ?? 72);
   const height = Math.max(3, options.height ?? 15);
   const drawn = series.filter((s) => s.xs.length > 0);
   const yName = options.y;
-  const title = options.title ?? `${options.y} vs ${options.x}${options.log ? ' (log scale)' : ''}`;
-  if (drawn.length === 0) return `${title}: nothing to plot (no finite${options.log ? ' positive' : ''} values)\n`;
+  const title = options.title ?? `${options.y} vs ${options.x}${scaleNote(options)}`;
+  if (drawn.length === 0) return `${title}: nothing to plot (no finite${options.log || options.logX ? ' positive' : ''} values)\n`;
 
   let xMin = Infinity;
   let xMax = -Infinity;
@@ -166,8 +200,10 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
 
   // grid[row][col], row 0 at the top
   const grid: string[][] = Array.from({ length: height }, () => new Array<string>(width).fill(' '));
+  const styles = drawn.map((_, i) => seriesStyle(i, options.color));
   const put = (row: number, col: number, ch: string, i: number) => {
-    grid[height - 1 - row][col] = options.color ? asciichart.colored(ch, PALETTE[i % PALETTE.length]) : ch;
+    const paint = styles[i].color;
+    grid[height - 1 - row][col] = paint === undefined ? ch : asciichart.colored(ch, paint);
   };
   drawn.forEach((s, i) => {
     const values = Array.from({ length: width }, (_, c) => interpolate(s, columnX(c)));
@@ -176,8 +212,8 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
       const v = values[c];
       if (Number.isNaN(v)) continue;
       const y0 = rowOf(v);
-      if (!options.color) {
-        put(y0, c, MARKERS[i % MARKERS.length], i);
+      if (!styles[i].line) {
+        put(y0, c, styles[i].marker, i);
         continue;
       }
       const next = c + 1 < width ? values[c + 1] : NaN;
@@ -204,9 +240,10 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
   const lines: string[] = [title, `${' '.repeat(pad)} ${yName}`];
   grid.forEach((cells, r) => lines.push(`${labels[r].padStart(pad)} ┤${cells.join('')}`));
   lines.push(`${' '.repeat(pad)} └${'─'.repeat(width)}`);
-  const left = formatTick(xMin);
-  const mid = formatTick((xMin + xMax) / 2);
-  const right = formatTick(xMax);
+  const xTick = (v: number) => formatTick(options.logX ? 10 ** v : v);
+  const left = xTick(xMin);
+  const mid = xTick((xMin + xMax) / 2);
+  const right = xTick(xMax);
   const axis = new Array<string>(width + 2).fill(' ');
   const place = (text: string, at: number) => {
     const start = Math.max(0, Math.min(width + 2 - text.length, at));
@@ -216,13 +253,16 @@ export function renderSeries(series: readonly Series[], options: TerminalPlotOpt
   place(mid, 1 + Math.floor((width - mid.length) / 2));
   place(right, width + 1 - right.length);
   lines.push(`${' '.repeat(pad)}${axis.join('')}`);
-  lines.push(`${' '.repeat(pad)} ${options.x}`.padEnd(pad + 1 + width));
+  lines.push(`${' '.repeat(pad)} ${options.x}${options.logX ? ' (log scale)' : ''}`.padEnd(pad + 1 + width));
   drawn.forEach((s, i) => {
-    const mark = options.color ? asciichart.colored('───', PALETTE[i % PALETTE.length]) : ` ${MARKERS[i % MARKERS.length]} `;
-    lines.push(`  ${mark} ${s.label}`);
+    const style = styles[i];
+    const glyph = style.line ? '───' : ` ${style.marker} `;
+    lines.push(`  ${style.color === undefined ? glyph : asciichart.colored(glyph, style.color)} ${escapeControl(s.label)}`);
   });
+  const distinct = distinctStyles(options.color);
+  if (drawn.length > distinct) lines.push(`  (${drawn.length} series: from series ${distinct + 1} on the markers repeat; narrow with --filter)`);
   const empty = series.filter((s) => s.xs.length === 0);
-  if (empty.length > 0) lines.push(`  (not drawn, no plottable values: ${empty.map((s) => s.label).join('; ')})`);
+  if (empty.length > 0) lines.push(`  (not drawn, no plottable values: ${empty.map((s) => escapeControl(s.label)).join('; ')})`);
   return lines.map((l) => l.trimEnd()).join('\n') + '\n';
 }
 

@@ -17,11 +17,12 @@ export interface CsvRecord {
 
 /**
  * RFC 4180 parsing (quoted fields with "" escapes, LF or CRLF line ends), keeping where each record
- * ends so that `--resume` can cut a file exactly after its last complete run.
+ * ends so that `--resume` can cut a file exactly after its last complete run. A UTF-8 byte order mark
+ * at the start (spreadsheet exports) is skipped; offsets still count it.
  */
 export function parseCsvRecords(text: string): CsvRecord[] {
   const records: CsvRecord[] = [];
-  let i = 0;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let line = 1;
   const n = text.length;
   while (i < n) {
@@ -79,9 +80,11 @@ export interface ResultTable {
   readonly file: string;
   readonly columns: readonly string[];
   readonly rows: ReadonlyArray<Readonly<Record<string, string>>>;
+  /** The 1-based line of each row in the file, when read from one (for messages). */
+  readonly lines?: readonly number[];
 }
 
-export function tableFromRecords(file: string, columns: readonly string[], records: readonly (readonly string[])[]): ResultTable {
+export function tableFromRecords(file: string, columns: readonly string[], records: readonly (readonly string[])[], lines?: readonly number[]): ResultTable {
   const rows = records.map((cells) => {
     const row: Record<string, string> = {};
     columns.forEach((c, j) => {
@@ -89,7 +92,7 @@ export function tableFromRecords(file: string, columns: readonly string[], recor
     });
     return row;
   });
-  return { file, columns, rows };
+  return { file, columns, rows, lines };
 }
 
 /**
@@ -100,14 +103,15 @@ export function parseResultsCsv(text: string, file: string, required: readonly s
   const records = parseCsvRecords(text);
   if (records.length === 0) throw new DataFormatError(file, 1, 'empty file; expected a CSV header');
   const columns = records[0].cells;
-  for (const c of required) {
-    if (!columns.includes(c)) throw new DataFormatError(file, 1, `missing column "${c}" in the header; expected a dcomp results CSV`);
+  const missing = required.filter((c) => !columns.includes(c));
+  if (missing.length > 0) {
+    throw new DataFormatError(file, 1, `missing column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')} in the header; expected a dcomp results CSV`);
   }
   const body = records.slice(1).filter((r) => !(r.cells.length === 1 && r.cells[0] === ''));
   for (const r of body) {
     if (r.cells.length !== columns.length) throw new DataFormatError(file, r.line, `expected ${columns.length} cells as in the header, found ${r.cells.length}`);
   }
-  return tableFromRecords(file, columns, body.map((r) => r.cells));
+  return tableFromRecords(file, columns, body.map((r) => r.cells), body.map((r) => r.line));
 }
 
 export function readResultsCsv(file: string, required?: readonly string[]): ResultTable {

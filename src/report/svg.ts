@@ -5,6 +5,7 @@
  * series. Points that cannot be drawn (left out by seriesFromTable) break nothing: the path goes on
  * between the remaining points.
  */
+import { escapeControl } from '../core/text.js';
 import { formatTick, type Series } from './plot.js';
 
 export interface SvgOptions {
@@ -12,6 +13,8 @@ export interface SvgOptions {
   readonly y: string;
   /** The series' ys are log10 values. */
   readonly log: boolean;
+  /** The series' xs are log10 values. */
+  readonly logX?: boolean;
   readonly title?: string;
   readonly width?: number;
   readonly height?: number;
@@ -21,8 +24,9 @@ export interface SvgOptions {
 const COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442', '#999999', '#882255', '#117733', '#332288'];
 const DASHES = ['', '6 3', '2 3', '8 3 2 3'];
 
+/** XML text; control characters (invalid in XML 1.0, and from data files) shown as escapes. */
 function escapeXml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  return escapeControl(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 /** "Nice" ticks (1, 2, 5 × 10^k) covering [lo, hi], about `target` of them. */
@@ -103,7 +107,7 @@ export function renderSvg(series: readonly Series[], options: SvgOptions): strin
   out.push(`<text x="${fmt(margin.left + plotW / 2)}" y="24" text-anchor="middle" font-size="14">${escapeXml(title)}</text>`);
 
   // grid and ticks
-  const xTicks = linearTicks(xMin, xMax);
+  const xTicks = options.logX ? logTicks(xMin, xMax) : linearTicks(xMin, xMax);
   const yTicks = options.log ? logTicks(yMin, yMax) : linearTicks(yMin, yMax);
   out.push('<g class="grid" stroke="#e5e5e5" stroke-width="1">');
   for (const t of xTicks) out.push(`<line x1="${fmt(px(t))}" y1="${margin.top}" x2="${fmt(px(t))}" y2="${margin.top + plotH}"/>`);
@@ -116,13 +120,16 @@ export function renderSvg(series: readonly Series[], options: SvgOptions): strin
   for (const t of yTicks) out.push(`<line x1="${margin.left - 5}" y1="${fmt(py(t))}" x2="${margin.left}" y2="${fmt(py(t))}"/>`);
   out.push('</g>');
   out.push('<g class="tick-labels" fill="#000000">');
-  for (const t of xTicks) out.push(`<text x="${fmt(px(t))}" y="${margin.top + plotH + 18}" text-anchor="middle">${escapeXml(formatTick(t))}</text>`);
+  for (const t of xTicks) {
+    const text = options.logX && Number.isInteger(t) ? `1e${t}` : formatTick(options.logX ? 10 ** t : t);
+    out.push(`<text x="${fmt(px(t))}" y="${margin.top + plotH + 18}" text-anchor="middle">${escapeXml(text)}</text>`);
+  }
   for (const t of yTicks) {
     const text = options.log && Number.isInteger(t) ? `1e${t}` : formatTick(options.log ? 10 ** t : t);
     out.push(`<text x="${margin.left - 8}" y="${fmt(py(t) + 4)}" text-anchor="end">${escapeXml(text)}</text>`);
   }
   out.push('</g>');
-  out.push(`<text x="${fmt(margin.left + plotW / 2)}" y="${height - 16}" text-anchor="middle">${escapeXml(options.x)}</text>`);
+  out.push(`<text x="${fmt(margin.left + plotW / 2)}" y="${height - 16}" text-anchor="middle">${escapeXml(options.logX ? `${options.x} (log scale)` : options.x)}</text>`);
   const yName = options.log ? `${options.y} (log scale)` : options.y;
   out.push(`<text x="18" y="${fmt(margin.top + plotH / 2)}" text-anchor="middle" transform="rotate(-90 18 ${fmt(margin.top + plotH / 2)})">${escapeXml(yName)}</text>`);
 

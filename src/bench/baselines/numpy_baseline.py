@@ -10,7 +10,7 @@ time.perf_counter: warm-up, calls per sample calibrated to ~target_sample_ms, sa
 `reps` and `min_time_ms` are reached.
 
 Usage: numpy_baseline.py CONFIG.json   (written by dcomp perf). Prints one JSON object on stdout:
-  {"numpy": ver, "scipy": ver, "results": {id: {"samples_us": [...], "inner": I, "check": [...]}},
+  {"numpy": ver, "scipy": ver, "results": {id: {"samples_us": [...], "inner": I, "check": [...], "note": "..."}},
    "errors": {id: message}}
 `check` is a result vector (gradient, iterate after a few steps from zero, or C(v)) that dcomp
 compares with its own to show that both sides computed the same thing.
@@ -304,6 +304,112 @@ METHODS = {
 }
 
 
+# ---- mlp (spec section 2): layer by layer, weights (out x in, row-major) then bias ----
+
+class Mlp:
+    """The same network as dcomp's mlp (ReLU hidden layers, one logit, logistic loss, lambda = 0),
+    on the sparse CSR input (scipy) or on a dense copy of it (BLAS); single node."""
+
+    def __init__(self, A, b, hidden):
+        self.A, self.b = A, b
+        self.N, p = A.shape
+        self.At = A.T.tocsr()
+        self.Ad = A.toarray()
+        self.sizes = [p] + list(hidden) + [1]
+        Ac = A.tocsc()
+        self.csc_rows = Ac.indices
+        self.csc_cols = np.repeat(np.arange(p), np.diff(Ac.indptr))
+        self.csc_vals = Ac.data
+        # (p x nnz) 0/1 matrix: column sums of per-non-zero terms by feature
+        self.by_col = sp.csr_matrix((np.ones(len(self.csc_cols)), (self.csc_cols, np.arange(len(self.csc_cols)))), shape=(p, len(self.csc_cols)))
+
+    @property
+    def d(self):
+        return sum(self.sizes[l] * self.sizes[l + 1] + self.sizes[l + 1] for l in range(len(self.sizes) - 1))
+
+    def unpack(self, x):
+        Ws, bs, at = [], [], 0
+        for l in range(len(self.sizes) - 1):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            Ws.append(x[at:at + n_out * n_in].reshape(n_out, n_in))
+            at += n_out * n_in
+            bs.append(x[at:at + n_out])
+            at += n_out
+        return Ws, bs
+
+    def loss_gradient(self, x, dense):
+        Ws, bs = self.unpack(x)
+        A = self.Ad if dense else self.A
+        layers = len(Ws)
+        pre = [A @ Ws[0].T + bs[0]]
+        acts = [None]
+        for l in range(1, layers):
+            a = np.maximum(pre[-1], 0.0)
+            acts.append(a)
+            pre.append(a @ Ws[l].T + bs[l])
+        m = -self.b * pre[-1][:, 0]
+        loss = float(np.mean(np.logaddexp(0.0, m)))
+        delta = (-self.b * expit(m) / self.N)[:, None]
+        grads = [None] * layers
+        for l in range(layers - 1, 0, -1):
+            grads[l] = (delta.T @ acts[l], delta.sum(axis=0))
+            delta = (delta @ Ws[l]) * (pre[l - 1] > 0)
+        g0 = (delta.T @ self.Ad) if dense else (self.At @ delta).T
+        grads[0] = (g0, delta.sum(axis=0))
+        return loss, np.concatenate([part for gW, gb in grads for part in (gW.ravel(), gb)])
+
+    def importance_a(self, x, v, eta):
+        """w_j = f(x) - f(x - eta v_j e_j) for every parameter of a one-hidden-layer network: each
+        parameter moves one hidden unit (first-layer weight: on the rows of its feature; bias: every
+        row) or the logit directly (output weights and bias), vectorised over (non-zero, unit) pairs."""
+        if len(self.sizes) != 3:
+            raise ValueError("mlp importance (a) baseline: one hidden layer only")
+        Ws, bs = self.unpack(x)
+        Vw, Vb = self.unpack(v)
+        p, h = self.sizes[0], self.sizes[1]
+        wout = Ws[1][0]
+        Z = self.A @ Ws[0].T + bs[0]
+        q = -self.b * (np.maximum(Z, 0.0) @ wout + bs[1][0])
+        sig, spl = expit(q), np.logaddexp(0.0, q)
+
+        def decrease(rows, dz):
+            u = -self.b[rows] * dz
+            with np.errstate(over="ignore", invalid="ignore"):
+                small = -np.log1p(sig[rows] * np.expm1(np.clip(u, -1.0, 1.0)))
+                large = spl[rows] - np.logaddexp(0.0, q[rows] + u)
+            return np.where(np.abs(u) <= 1.0, small, large)
+
+        def relu_change(z, dpre):
+            moved = z + dpre
+            return np.where(z > 0, np.where(moved > 0, dpre, -z), np.where(moved > 0, moved, 0.0))
+
+        rows = self.csc_rows
+        steps = eta * Vw[0]  # h x p
+        dpre = -steps[:, self.csc_cols].T * self.csc_vals[:, None]  # nnz x h
+        terms = decrease(rows[:, None], wout[None, :] * relu_change(Z[rows], dpre))
+        w_first = (self.by_col @ terms).T  # h x p
+        all_rows = np.arange(self.N)[:, None]
+        w_bias = decrease(all_rows, wout[None, :] * relu_change(Z, -eta * Vb[0][None, :])).sum(axis=0)
+        w_out = decrease(all_rows, -eta * Vw[1][0][None, :] * np.maximum(Z, 0.0)).sum(axis=0)
+        w_out_bias = decrease(np.arange(self.N), np.full(self.N, -eta * Vb[1][0])).sum()
+        w = np.concatenate([w_first.ravel(), w_bias, w_out, [w_out_bias]]) / self.N
+        w[eta * v == 0] = 0.0
+        return w
+
+
+def mlp_gradient_op(mlp, cfg):
+    """Times the sparse-input and the dense-input forms, reports the faster (and says which)."""
+    x = test_point(mlp.d)
+    best = None
+    for dense in (False, True):
+        samples, inner = measure(lambda: mlp.loss_gradient(x, dense), cfg)
+        if best is None or np.median(samples) < np.median(best[0][0]):
+            best = ((samples, inner), dense)
+    (samples, inner), dense = best
+    loss, g = mlp.loss_gradient(x, dense)
+    return (samples, inner), list(g) + [loss], ("dense" if dense else "sparse") + " input (the faster of sparse and dense)"
+
+
 def exact(fn):
     """fn() with the spec's tie rule in every selection."""
     global EXACT_TIES
@@ -328,6 +434,17 @@ def run_op(op, data, cfg, problems):
             samples.append((time.perf_counter() - t0) * 1e6)
         return (samples, 1), None
     A, b = data[op["dataset"]]
+    if kind in ("mlp-gradient", "mlp-imp-a"):
+        key = ("mlp", op["dataset"], tuple(op["hidden"]))
+        if key not in problems:
+            problems[key] = Mlp(A, b, op["hidden"])
+        mlp = problems[key]
+        if kind == "mlp-gradient":
+            return mlp_gradient_op(mlp, cfg)
+        x = test_point(mlp.d)
+        _, v = mlp.loss_gradient(x, dense=False)
+        fn = lambda: largest(mlp.importance_a(x, v, op["step"]), op["k"])
+        return measure(fn, cfg), list(sparse_of(v, exact(fn)))
     n = op.get("n", 1)
     key = (op["dataset"], n)
     if key not in problems:
@@ -378,10 +495,13 @@ def main():
     results, errors, problems = {}, {}, {}
     for op in cfg["ops"]:
         try:
-            (samples, inner), check = run_op(op, data, cfg, problems)
+            result = run_op(op, data, cfg, problems)
+            (samples, inner), check = result[0], result[1]
             entry = {"samples_us": samples, "inner": inner}
             if check is not None:
                 entry["check"] = [float(c) for c in check]
+            if len(result) > 2:
+                entry["note"] = result[2]
             results[op["id"]] = entry
         except Exception as exc:  # one failing op must not stop the others
             errors[op["id"]] = f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,404 @@
+/**
+ * Float64 kernels for the `mlp` problem (forward, loss, backward, accuracy), compiled by AssemblyScript
+ * to WebAssembly (`npm run build:wasm`; loaded by ../mlp-wasm.ts). They run the loops of the JS
+ * reference in src/problems/mlp.ts in the same order with the same branches; the inner "axpy over
+ * units" loops go two lanes at a time (f64x2), which changes no unit's order of additions, and exp and
+ * log1p are imported from the host's Math, so the results are bitwise those of the JS reference.
+ *
+ * Memory is owned by the JS side. Every call gets `desc`, the byte offset of an i32 table laid out by
+ * the loader (see the D_* indices); pointers in it are byte offsets into this instance's memory, layer
+ * offsets are f64 element indices. Nothing here allocates (stub runtime), so the memory never grows.
+ */
+
+@external("env", "exp")
+declare function hostExp(x: f64): f64;
+@external("env", "log1p")
+declare function hostLog1p(x: f64): f64;
+
+/** First byte the JS side may use. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// desc table (i32 entries)
+const D_LAYERS = 0;
+const D_ROW_PTR = 1;
+const D_COL_IDX = 2;
+const D_VALUES = 3; // 0: every value is 1
+const D_B = 4;
+const D_X = 5;
+const D_WT = 6;
+const D_OUT = 7;
+const D_G1T = 8;
+const D_Z = 9;
+const D_DELTA = 10;
+const D_ROW_LIST = 11;
+/** sizes[0..layers], then weight offsets, bias offsets and z offsets (layers entries each). */
+const D_SIZES = 16;
+
+@inline
+function di(desc: usize, i: i32): i32 {
+  return load<i32>(desc + (<usize>i << 2));
+}
+
+@inline
+function f64At(base: usize, i: i32): usize {
+  return base + (<usize>i << 3);
+}
+
+/** dst[u] += src[u]·alpha for u < n (two lanes at a time, same per-lane order). */
+@inline
+function axpy(n: i32, dst: usize, src: usize, alpha: f64): void {
+  const va = f64x2.splat(alpha);
+  let u = 0;
+  for (; u + 2 <= n; u += 2) {
+    const pd = f64At(dst, u);
+    v128.store(pd, f64x2.add(v128.load(pd), f64x2.mul(v128.load(f64At(src, u)), va)));
+  }
+  if (u < n) store<f64>(f64At(dst, u), load<f64>(f64At(dst, u)) + load<f64>(f64At(src, u)) * alpha);
+}
+
+/** dst[v] += alpha·relu(a[v]) and below[v] += w[v]·alpha for v < n. */
+@inline
+function backRow(n: i32, dst: usize, a: usize, below: usize, w: usize, alpha: f64): void {
+  const va = f64x2.splat(alpha);
+  const zero = f64x2.splat(0);
+  let v = 0;
+  for (; v + 2 <= n; v += 2) {
+    const av = v128.load(f64At(a, v));
+    // a where a > 0, else +0 (the JS `av > 0 ? av : 0`, NaN included)
+    const relu = v128.and(av, f64x2.gt(av, zero));
+    const pd = f64At(dst, v);
+    v128.store(pd, f64x2.add(v128.load(pd), f64x2.mul(va, relu)));
+    const pb = f64At(below, v);
+    v128.store(pb, f64x2.add(v128.load(pb), f64x2.mul(v128.load(f64At(w, v)), va)));
+  }
+  if (v < n) {
+    const av = load<f64>(f64At(a, v));
+    store<f64>(f64At(dst, v), load<f64>(f64At(dst, v)) + alpha * (av > 0 ? av : 0));
+    store<f64>(f64At(below, v), load<f64>(f64At(below, v)) + load<f64>(f64At(w, v)) * alpha);
+  }
+}
+
+/** wT ← x's weight blocks transposed (input-major), at the same offsets. */
+function transposeWeights(desc: usize): void {
+  const layers = di(desc, D_LAYERS);
+  const x = <usize>di(desc, D_X);
+  const wT = <usize>di(desc, D_WT);
+  for (let l = 0; l < layers; l++) {
+    const nIn = di(desc, D_SIZES + l);
+    const nOut = di(desc, D_SIZES + l + 1);
+    const off = di(desc, D_SIZES + layers + 1 + l);
+    for (let u = 0; u < nOut; u++) {
+      const row = off + u * nIn;
+      for (let v = 0; v < nIn; v++) store<f64>(f64At(wT, off + v * nOut + u), load<f64>(f64At(x, row + v)));
+    }
+  }
+}
+
+/** Forward pass of row r; leaves every layer's pre-activations in z; returns the logit. */
+@inline
+function forwardRow(desc: usize, r: i32, binary: bool): f64 {
+  const layers = di(desc, D_LAYERS);
+  const rowPtr = <usize>di(desc, D_ROW_PTR);
+  const colIdx = <usize>di(desc, D_COL_IDX);
+  const values = <usize>di(desc, D_VALUES);
+  const x = <usize>di(desc, D_X);
+  const wT = <usize>di(desc, D_WT);
+  const zBase = <usize>di(desc, D_Z);
+  const wOff = D_SIZES + layers + 1;
+  const bOff = wOff + layers;
+  const zOff = bOff + layers;
+  const h1 = di(desc, D_SIZES + 1);
+  const z1 = f64At(zBase, di(desc, zOff));
+  memory.copy(z1, f64At(x, di(desc, bOff)), <usize>h1 << 3);
+  const w1 = di(desc, wOff);
+  const start = load<i32>(rowPtr + (<usize>r << 2));
+  const end = load<i32>(rowPtr + (<usize>r << 2), 4);
+  for (let k = start; k < end; k++) {
+    const j = load<i32>(colIdx + (<usize>k << 2));
+    const base = f64At(wT, w1 + j * h1);
+    if (binary) axpy(h1, z1, base, 1.0);
+    else axpy(h1, z1, base, load<f64>(f64At(values, k)));
+  }
+  for (let l = 1; l < layers; l++) {
+    const nIn = di(desc, D_SIZES + l);
+    const nOut = di(desc, D_SIZES + l + 1);
+    const prev = f64At(zBase, di(desc, zOff + l - 1));
+    const cur = f64At(zBase, di(desc, zOff + l));
+    memory.copy(cur, f64At(x, di(desc, bOff + l)), <usize>nOut << 3);
+    const off = di(desc, wOff + l);
+    for (let v = 0; v < nIn; v++) {
+      const av = load<f64>(f64At(prev, v));
+      if (!(av > 0)) continue;
+      axpy(nOut, cur, f64At(wT, off + v * nOut), av);
+    }
+  }
+  return load<f64>(f64At(zBase, di(desc, zOff + layers - 1)));
+}
+
+/**
+ * mode 0: Σ softplus(−b_r z_r) over the rows; 1: the data gradient only (returns 0); 2: both;
+ * 3: the number of rows whose sign (z ≥ 0 → +1) matches b. Rows: rowList[0..count) when `useList`,
+ * else 0..count−1. The gradient (scaled by `scale` per row) is written to out, zeroed first.
+ */
+export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32): f64 {
+  const layers = di(desc, D_LAYERS);
+  const binary = di(desc, D_VALUES) == 0;
+  const rowPtr = <usize>di(desc, D_ROW_PTR);
+  const colIdx = <usize>di(desc, D_COL_IDX);
+  const values = <usize>di(desc, D_VALUES);
+  const bPtr = <usize>di(desc, D_B);
+  const x = <usize>di(desc, D_X);
+  const out = <usize>di(desc, D_OUT);
+  const g1T = <usize>di(desc, D_G1T);
+  const zBase = <usize>di(desc, D_Z);
+  const dBase = <usize>di(desc, D_DELTA);
+  const rowList = <usize>di(desc, D_ROW_LIST);
+  const wOff = D_SIZES + layers + 1;
+  const bOff = wOff + layers;
+  const zOff = bOff + layers;
+  const p0 = di(desc, D_SIZES);
+  const h1 = di(desc, D_SIZES + 1);
+  const grad = mode == 1 || mode == 2;
+  const withLoss = mode == 0 || mode == 2;
+  transposeWeights(desc);
+  if (grad) {
+    // d = the last bias offset + 1 (the output bias is the last parameter)
+    const d = di(desc, bOff + layers - 1) + 1;
+    memory.fill(out, 0, <usize>d << 3);
+    memory.fill(g1T, 0, <usize>(p0 * h1) << 3);
+  }
+  let sum: f64 = 0;
+  let correct = 0;
+  for (let i = 0; i < count; i++) {
+    const r = useList ? load<i32>(rowList + (<usize>i << 2)) : i;
+    const logit = binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
+    const br = load<f64>(f64At(bPtr, r));
+    if (mode == 3) {
+      const predicted: f64 = logit >= 0 ? 1 : -1;
+      if (predicted == br) correct++;
+      continue;
+    }
+    const p = -br * logit;
+    let sig: f64;
+    if (p > 0) {
+      const e = hostExp(-p);
+      if (withLoss) sum += p + hostLog1p(e);
+      sig = 1 / (1 + e);
+    } else {
+      const e = hostExp(p);
+      if (withLoss) sum += hostLog1p(e);
+      sig = e / (1 + e);
+    }
+    if (!grad) continue;
+    store<f64>(f64At(dBase, di(desc, zOff + layers - 1)), -br * sig * scale);
+    for (let l = layers - 1; l >= 1; l--) {
+      const nIn = di(desc, D_SIZES + l);
+      const nOut = di(desc, D_SIZES + l + 1);
+      const dl = f64At(dBase, di(desc, zOff + l));
+      const below = f64At(dBase, di(desc, zOff + l - 1));
+      const a = f64At(zBase, di(desc, zOff + l - 1));
+      const off = di(desc, wOff + l);
+      const bo = di(desc, bOff + l);
+      memory.fill(below, 0, <usize>nIn << 3);
+      for (let u = 0; u < nOut; u++) {
+        const du = load<f64>(f64At(dl, u));
+        const pb = f64At(out, bo + u);
+        store<f64>(pb, load<f64>(pb) + du);
+        if (du == 0) continue;
+        const row = off + u * nIn;
+        backRow(nIn, f64At(out, row), a, below, f64At(x, row), du);
+      }
+      for (let v = 0; v < nIn; v++) if (!(load<f64>(f64At(a, v)) > 0)) store<f64>(f64At(below, v), 0);
+    }
+    const d1 = f64At(dBase, di(desc, zOff));
+    const b1 = di(desc, bOff);
+    let any = false;
+    for (let u = 0; u < h1; u++) {
+      const du = load<f64>(f64At(d1, u));
+      const pb = f64At(out, b1 + u);
+      store<f64>(pb, load<f64>(pb) + du);
+      if (du != 0) any = true;
+    }
+    if (!any) continue;
+    const start = load<i32>(rowPtr + (<usize>r << 2));
+    const end = load<i32>(rowPtr + (<usize>r << 2), 4);
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const base = f64At(g1T, j * h1);
+      if (binary) axpy(h1, base, d1, 1.0);
+      else axpy(h1, base, d1, load<f64>(f64At(values, k)));
+    }
+  }
+  if (mode == 3) return <f64>correct;
+  if (grad) {
+    const w1 = di(desc, wOff);
+    for (let u = 0; u < h1; u++) {
+      for (let j = 0; j < p0; j++) store<f64>(f64At(out, w1 + u * p0 + j), load<f64>(f64At(g1T, j * h1 + u)));
+    }
+  }
+  return sum;
+}
+
+// ---- importance (a), one hidden layer (src/problems/mlp.ts MlpShard.oneHiddenDecrease) ----
+
+// cdesc table (i32 entries), after desc's
+const C_COL_PTR = 0;
+const C_ROW_IDX = 1;
+const C_CSC_VALUES = 2; // 0: binary
+const C_HIDDEN = 3; // N × h pre-activations
+const C_P = 4;
+const C_SIGMA = 5;
+const C_SOFTPLUS = 6;
+const C_V = 7;
+const C_STEPS = 8;
+const C_EXP_PLUS = 9;
+const C_EXP_MINUS = 10;
+const C_SUMS = 11;
+
+@inline
+function ci(cdesc: usize, i: i32): usize {
+  return <usize>load<i32>(cdesc + (<usize>i << 2));
+}
+
+/** Row r's loss change for a logit change dz; em = expm1(−b_r·dz) when known, else NaN. */
+@inline
+function rowDecrease(bPtr: usize, p: usize, sigma: usize, softplus: usize, r: i32, dz: f64, em: f64): f64 {
+  const u = -load<f64>(f64At(bPtr, r)) * dz;
+  if (u == 0) return 0;
+  if (u <= 1 && u >= -1) return -Math.log1p(load<f64>(f64At(sigma, r)) * (em == em ? em : Math.expm1(u)));
+  const q = load<f64>(f64At(p, r)) + u;
+  return load<f64>(f64At(softplus, r)) - (q > 0 ? q + Math.log1p(Math.exp(-q)) : Math.log1p(Math.exp(q)));
+}
+
+/** steps[u] = η·v[first + u·stride], expPlus/Minus[u] = expm1(±w_u·steps[u]). */
+@inline
+function prepareUnits(h: i32, x: usize, wOut: i32, v: usize, eta: f64, stride: i32, first: i32, steps: usize, ePlus: usize, eMinus: usize): void {
+  for (let u = 0; u < h; u++) {
+    const st = eta * load<f64>(f64At(v, first + u * stride));
+    store<f64>(f64At(steps, u), st);
+    const c = load<f64>(f64At(x, wOut + u)) * st;
+    store<f64>(f64At(ePlus, u), Math.expm1(c));
+    store<f64>(f64At(eMinus, u), Math.expm1(-c));
+  }
+}
+
+/** acc[accFirst + u·accStride] += row r's loss change for the h parameters of steps[] with input value a. */
+@inline
+function addRow(
+  h: i32, r: i32, a: f64, hidden: usize, x: usize, wOut: i32, bPtr: usize, p: usize, sigma: usize, softplus: usize,
+  steps: usize, ePlus: usize, eMinus: usize, acc: usize, accStride: i32, accFirst: i32,
+): void {
+  const zr = f64At(hidden, r * h);
+  const positive = load<f64>(f64At(bPtr, r)) > 0;
+  for (let u = 0; u < h; u++) {
+    const st = load<f64>(f64At(steps, u));
+    if (st == 0) continue;
+    const z = load<f64>(f64At(zr, u));
+    const dPre = -st * a;
+    const moved = z + dPre;
+    let da: f64;
+    let em: f64 = NaN;
+    if (z > 0) {
+      if (moved > 0) {
+        da = dPre;
+        if (a == 1) em = positive ? load<f64>(f64At(ePlus, u)) : load<f64>(f64At(eMinus, u));
+      } else da = -z;
+    } else if (moved > 0) da = moved;
+    else continue;
+    const dz = load<f64>(f64At(x, wOut + u)) * da;
+    if (dz != 0) {
+      const pa = f64At(acc, accFirst + u * accStride);
+      store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, dz, em));
+    }
+  }
+}
+
+/**
+ * Row sums of f_i(x) − f_i(x − η v_j e_j) for every parameter j of a one-hidden-layer network into out
+ * (not yet divided by N_i; the JS side adds the regulariser). x and v are in memory already.
+ */
+export function decreaseOneHidden(desc: usize, cdesc: usize, rows: i32, eta: f64): void {
+  const layers = di(desc, D_LAYERS);
+  const binary = di(desc, D_VALUES) == 0;
+  const bPtr = <usize>di(desc, D_B);
+  const x = <usize>di(desc, D_X);
+  const out = <usize>di(desc, D_OUT);
+  const zBase = <usize>di(desc, D_Z);
+  const wOffI = D_SIZES + layers + 1;
+  const bOffI = wOffI + layers;
+  const p0 = di(desc, D_SIZES);
+  const h = di(desc, D_SIZES + 1);
+  const w1 = di(desc, wOffI);
+  const b1 = di(desc, bOffI);
+  const wOut = di(desc, wOffI + 1);
+  const bOut = di(desc, bOffI + 1);
+  const d = bOut + 1;
+  const colPtr = ci(cdesc, C_COL_PTR);
+  const rowIdx = ci(cdesc, C_ROW_IDX);
+  const cscValues = ci(cdesc, C_CSC_VALUES);
+  const hidden = ci(cdesc, C_HIDDEN);
+  const p = ci(cdesc, C_P);
+  const sigma = ci(cdesc, C_SIGMA);
+  const softplus = ci(cdesc, C_SOFTPLUS);
+  const v = ci(cdesc, C_V);
+  const steps = ci(cdesc, C_STEPS);
+  const ePlus = ci(cdesc, C_EXP_PLUS);
+  const eMinus = ci(cdesc, C_EXP_MINUS);
+  const sums = ci(cdesc, C_SUMS);
+
+  transposeWeights(desc);
+  const z1 = f64At(zBase, 0);
+  for (let r = 0; r < rows; r++) {
+    const logit = binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
+    const q = -load<f64>(f64At(bPtr, r)) * logit;
+    store<f64>(f64At(p, r), q);
+    if (q > 0) {
+      const e = hostExp(-q);
+      store<f64>(f64At(softplus, r), q + hostLog1p(e));
+      store<f64>(f64At(sigma, r), 1 / (1 + e));
+    } else {
+      const e = hostExp(q);
+      store<f64>(f64At(softplus, r), hostLog1p(e));
+      store<f64>(f64At(sigma, r), e / (1 + e));
+    }
+    memory.copy(f64At(hidden, r * h), z1, <usize>h << 3);
+  }
+  memory.fill(out, 0, <usize>d << 3);
+  for (let j = 0; j < p0; j++) {
+    const start = load<i32>(colPtr + (<usize>j << 2));
+    const end = load<i32>(colPtr + (<usize>j << 2), 4);
+    if (start == end) continue;
+    prepareUnits(h, x, wOut, v, eta, p0, w1 + j, steps, ePlus, eMinus);
+    memory.fill(sums, 0, <usize>h << 3);
+    for (let k = start; k < end; k++) {
+      const r = load<i32>(rowIdx + (<usize>k << 2));
+      const a: f64 = binary ? 1.0 : load<f64>(f64At(cscValues, k));
+      addRow(h, r, a, hidden, x, wOut, bPtr, p, sigma, softplus, steps, ePlus, eMinus, sums, 1, 0);
+    }
+    for (let u = 0; u < h; u++) store<f64>(f64At(out, w1 + u * p0 + j), load<f64>(f64At(sums, u)));
+  }
+  prepareUnits(h, x, wOut, v, eta, 1, b1, steps, ePlus, eMinus);
+  for (let r = 0; r < rows; r++) addRow(h, r, 1.0, hidden, x, wOut, bPtr, p, sigma, softplus, steps, ePlus, eMinus, out, 1, b1);
+  const stepBias = eta * load<f64>(f64At(v, bOut));
+  const emBiasPlus = Math.expm1(stepBias);
+  const emBiasMinus = Math.expm1(-stepBias);
+  for (let r = 0; r < rows; r++) {
+    const zr = f64At(hidden, r * h);
+    for (let u = 0; u < h; u++) {
+      const a = load<f64>(f64At(zr, u));
+      if (!(a > 0)) continue;
+      const st = eta * load<f64>(f64At(v, wOut + u));
+      if (st != 0) {
+        const pa = f64At(out, wOut + u);
+        store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, -st * a, NaN));
+      }
+    }
+    if (stepBias != 0) {
+      const em = load<f64>(f64At(bPtr, r)) > 0 ? emBiasPlus : emBiasMinus;
+      const pa = f64At(out, bOut);
+      store<f64>(pa, load<f64>(pa) + rowDecrease(bPtr, p, sigma, softplus, r, -stepBias, em));
+    }
+  }
+}

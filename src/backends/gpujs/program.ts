@@ -1,0 +1,240 @@
+/**
+ * The logreg and top-k kernels built on one opened device (worker side). Every kernel is built once,
+ * with the data as constants (uploaded once), warmed up by one call, and checked after every call:
+ * gpu.js replaces a kernel that fails to build or run by a CPU kernel with only a console warning,
+ * and that must never pass for a GPU result, so a kernel whose class is not the device's throws.
+ */
+import type { GpuJsKernel, GpuJsKernelSettings } from './api.js';
+import type { OpenedDevice } from './device.js';
+import {
+  HELPER_FUNCTIONS, columnSums, countLarger, rowCoefficientsCsr, rowCoefficientsEll, rowLoss, shardColumnSums, shardCoordinateDecrease,
+  shardLossArguments, shardRowCoefficients,
+} from './kernels.js';
+import { ellLayout, type PackedShards } from './layout.js';
+
+/** Row layouts of the margin kernel (docs/backends.md has the measurements behind the default). */
+export type RowLayout = 'csr' | 'ell';
+export const ROW_LAYOUTS: readonly RowLayout[] = ['csr', 'ell'];
+
+export class SilentFallbackError extends Error {}
+
+/** A kernel ran as another class than the device's (gpu.js fell back): the message says which and why. */
+export function checkKernelClass(device: OpenedDevice, kernel: GpuJsKernel, name: string): void {
+  const instance = kernel.kernel;
+  if (instance instanceof (device.kernelClass as unknown as new () => unknown) && !instance.fallbackReason) return;
+  const ran = instance?.constructor?.name ?? 'unknown';
+  const reason = instance?.fallbackReason ? `: ${instance.fallbackReason}` : '';
+  throw new SilentFallbackError(
+    `gpu backend: kernel ${name} ran as ${ran}, not ${device.selected.kernelClass} (gpu.js fell back${reason}); refusing a mislabelled result`,
+  );
+}
+
+/** A kernel result as a flat Float32Array (gpu.js returns Float32Array for 1-D outputs). */
+function flat(result: unknown, length: number, name: string): Float32Array {
+  if (result instanceof Float32Array && result.length >= length) return result.length === length ? result : result.subarray(0, length);
+  throw new Error(`gpu backend: kernel ${name} returned ${Object.prototype.toString.call(result)} (length ${(result as { length?: number })?.length}), expected ${length} float32 values`);
+}
+
+export class KernelRunner {
+  constructor(readonly device: OpenedDevice) {}
+
+  make(name: string, source: (...args: never[]) => number, settings: GpuJsKernelSettings): NamedKernel {
+    const kernel = this.device.gpu.createKernel(source, {
+      precision: 'single',
+      tactic: 'precision',
+      functions: HELPER_FUNCTIONS as GpuJsKernelSettings['functions'],
+      ...settings,
+    });
+    return { name, kernel, length: settings.output.reduce((a, b) => a * b, 1) };
+  }
+
+  /** Runs a kernel, awaits its result (WebGPU kernels return Promises) and checks what ran. */
+  async run(k: NamedKernel, ...args: unknown[]): Promise<unknown> {
+    const out = await k.kernel(...args);
+    checkKernelClass(this.device, k.kernel, k.name);
+    return out;
+  }
+
+  async runFlat(k: NamedKernel, ...args: unknown[]): Promise<Float32Array> {
+    return flat(await this.run(k, ...args), k.length, k.name);
+  }
+}
+
+export interface NamedKernel {
+  readonly name: string;
+  readonly kernel: GpuJsKernel;
+  readonly length: number;
+}
+
+/** The logreg kernels for one packed set of shards. */
+export class LogregProgram {
+  readonly runner: KernelRunner;
+  private readonly x: Float32Array;
+  private readonly v: Float32Array;
+  private readonly shardWeights: Float32Array;
+  private rows: NamedKernel | undefined;
+  private rowsPipelined: NamedKernel | undefined;
+  private columns: NamedKernel | undefined;
+  /** The column kernel for host arrays (a gpu.js kernel keeps the argument kind of its first call). */
+  private columnsFromHost: NamedKernel | undefined;
+  private shardRows: NamedKernel | undefined;
+  private shardColumns: NamedKernel | undefined;
+  private loss: NamedKernel | undefined;
+  private lossArguments: NamedKernel | undefined;
+  private coordinate: NamedKernel | undefined;
+
+  constructor(device: OpenedDevice, readonly packed: PackedShards, readonly layout: RowLayout) {
+    this.runner = new KernelRunner(device);
+    // x has one trailing 0: the column the ELL padding points at.
+    this.x = new Float32Array(packed.d + 1);
+    this.v = new Float32Array(packed.d);
+    this.shardWeights = new Float32Array(packed.maxShardRows);
+  }
+
+  private csrConstants(): Record<string, unknown> {
+    const p = this.packed;
+    return { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, labels: p.labels, rowScale: p.rowScale };
+  }
+
+  private cscConstants(): Record<string, unknown> {
+    const p = this.packed;
+    return { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, labels: p.labels };
+  }
+
+  private rowKernel(pipeline: boolean): NamedKernel {
+    const p = this.packed;
+    const loop = Math.max(1, p.maxRowLength);
+    if (this.layout === 'ell') {
+      const ell = ellLayout(p);
+      return this.runner.make(`row coefficients (ELL${pipeline ? ', pipelined' : ''})`, rowCoefficientsEll, {
+        output: [p.totalRows], pipeline, loopMaxIterations: loop,
+        constants: { ellCols: ell.ellCols, ellValues: ell.ellValues, width: ell.width, totalRows: p.totalRows, labels: p.labels, rowScale: p.rowScale },
+      });
+    }
+    return this.runner.make(`row coefficients (CSR${pipeline ? ', pipelined' : ''})`, rowCoefficientsCsr, {
+      output: [p.totalRows], pipeline, loopMaxIterations: loop, constants: this.csrConstants(),
+    });
+  }
+
+  private makeColumnKernel(name: string): NamedKernel {
+    const p = this.packed;
+    return this.runner.make(name, columnSums, {
+      output: [p.workers * p.d], loopMaxIterations: Math.max(1, p.maxColumnLength), constants: this.cscConstants(),
+    });
+  }
+
+  private columnKernel(): NamedKernel {
+    return (this.columns ??= this.makeColumnKernel('column sums (all shards)'));
+  }
+
+  private loadX(x: Float32Array): Float32Array {
+    this.x.set(x.subarray(0, this.packed.d));
+    return this.x;
+  }
+
+  /** Builds and runs every kernel once (gpu.js builds on the first call), so failures show here. */
+  async warmUp(): Promise<string[]> {
+    const p = this.packed;
+    const x = new Float32Array(p.d);
+    await this.gradients(x);
+    await this.rowCoefficients(x);
+    await this.shardGradient(0, x, null);
+    await this.lossTerms(x);
+    await this.coordinateDecrease(0, x, new Float32Array(p.d), 1);
+    return this.kernels().map((k) => `${k.name}: ${k.kernel.kernel.constructor.name}`);
+  }
+
+  private kernels(): NamedKernel[] {
+    return [this.rows, this.rowsPipelined, this.columns, this.columnsFromHost, this.shardRows, this.shardColumns, this.loss, this.lossArguments, this.coordinate].filter(
+      (k): k is NamedKernel => k !== undefined,
+    );
+  }
+
+  /** c_r for all rows (read back: the margins-and-σ kernel on its own, for timing and accuracy). */
+  async rowCoefficients(x: Float32Array): Promise<Float32Array> {
+    this.rows ??= this.rowKernel(false);
+    return this.runner.runFlat(this.rows, this.loadX(x));
+  }
+
+  /** Aᵀc for all shards from given row coefficients (the column kernel on its own). */
+  async columnSumsOf(c: Float32Array): Promise<Float32Array> {
+    this.columnsFromHost ??= this.makeColumnKernel('column sums (all shards, host input)');
+    return this.runner.runFlat(this.columnsFromHost, c);
+  }
+
+  /** ∇D_i(x) for all shards (n·d, shard-major): the row kernel's output stays on the device. */
+  async gradients(x: Float32Array): Promise<Float32Array> {
+    this.rowsPipelined ??= this.rowKernel(true);
+    const c = await this.runner.run(this.rowsPipelined, this.loadX(x));
+    return this.runner.runFlat(this.columnKernel(), c);
+  }
+
+  /** ∇D_i at x for one shard; weights = per-row weights (minibatch) or null for 1/N_i on every row. */
+  async shardGradient(worker: number, x: Float32Array, weights: Float32Array | null): Promise<Float32Array> {
+    const p = this.packed;
+    this.shardRows ??= this.runner.make('row coefficients (one shard)', shardRowCoefficients, {
+      output: [p.maxShardRows], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength), constants: this.csrConstants(),
+    });
+    this.shardColumns ??= this.runner.make('column sums (one shard)', shardColumnSums, {
+      output: [p.d], loopMaxIterations: Math.max(1, p.maxColumnLength), constants: this.cscConstants(),
+    });
+    const w = this.shardWeights;
+    if (weights) w.set(weights.subarray(0, p.maxShardRows));
+    else w.fill(p.rowScale[p.rowOffset[worker]]);
+    const count = p.shardRows[worker];
+    const c = await this.runner.run(this.shardRows, this.loadX(x), w, p.rowOffset[worker], count);
+    return this.runner.runFlat(this.shardColumns, c, worker * p.d, p.rowOffset[worker]);
+  }
+
+  /** softplus(−b_r a_rᵀx) for every row of every shard. */
+  async lossTerms(x: Float32Array): Promise<Float32Array> {
+    const p = this.packed;
+    this.loss ??= this.runner.make('row losses', rowLoss, {
+      output: [p.totalRows], loopMaxIterations: Math.max(1, p.maxRowLength), constants: this.csrConstants(),
+    });
+    return this.runner.runFlat(this.loss, this.loadX(x));
+  }
+
+  /** imp-a's column sums for one shard (see LogregKernels.coordinateDecreaseSums). */
+  async coordinateDecrease(worker: number, x: Float32Array, v: Float32Array, eta: number): Promise<Float32Array> {
+    const p = this.packed;
+    this.lossArguments ??= this.runner.make('loss arguments (one shard)', shardLossArguments, {
+      output: [p.maxShardRows], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength), constants: this.csrConstants(),
+    });
+    this.coordinate ??= this.runner.make('coordinate decrease (one shard)', shardCoordinateDecrease, {
+      output: [p.d], loopMaxIterations: Math.max(1, p.maxColumnLength), constants: this.cscConstants(),
+    });
+    const z = await this.runner.run(this.lossArguments, this.loadX(x), p.rowOffset[worker], p.shardRows[worker]);
+    this.v.set(v.subarray(0, p.d));
+    return this.runner.runFlat(this.coordinate, z, this.v, eta, worker * p.d, p.rowOffset[worker]);
+  }
+
+  destroy(): void {
+    for (const k of this.kernels()) k.kernel.destroy();
+  }
+}
+
+/** The top-k threshold kernel for vectors of up to `capacity` entries. */
+export class TopKProgram {
+  readonly runner: KernelRunner;
+  private readonly count: NamedKernel;
+  private readonly padded: Float32Array;
+
+  constructor(device: OpenedDevice, readonly capacity: number) {
+    this.runner = new KernelRunner(device);
+    this.padded = new Float32Array(capacity);
+    this.count = this.runner.make('count larger (top-k threshold)', countLarger, { output: [capacity], loopMaxIterations: Math.max(1, capacity) });
+  }
+
+  /** counts[t] = #{j < length : |v_j| > |v_t|} for t < length. */
+  async countLarger(v: Float32Array, length: number): Promise<Float32Array> {
+    const padded = this.padded;
+    padded.set(v.subarray(0, length));
+    padded.fill(0, length);
+    return (await this.runner.runFlat(this.count, padded, length)).subarray(0, length);
+  }
+
+  destroy(): void {
+    this.count.kernel.destroy();
+  }
+}

@@ -1,0 +1,71 @@
+/** Messages between the main thread (bridge.ts) and the backend worker (worker.ts). */
+import type { GpuMode } from '../types.js';
+import type { SelectedDevice } from './label.js';
+import type { PackedShards } from './layout.js';
+import type { RowLayout } from './program.js';
+
+export interface TimingSample {
+  /** What was timed, e.g. "row coefficients (CSR)". */
+  readonly kernel: string;
+  /** Milliseconds per call, one per repetition (after warm-up). */
+  readonly ms: number[];
+}
+
+export interface ProbeResult {
+  readonly mode: Exclude<GpuMode, 'auto'>;
+  readonly ok: boolean;
+  /** The class of the kernel that ran the smoke test (ok only when it is the mode's class). */
+  readonly kernelClass?: string;
+  readonly device?: string;
+  readonly software?: boolean;
+  readonly detail?: string;
+  /** Why the mode does not work here. */
+  readonly reason?: string;
+}
+
+/**
+ * Vectors of the hot calls travel through shared memory, not messages (no copy, no allocation per
+ * call): the main thread writes x (and v, the row weights) into these float32 views before a call,
+ * and the worker writes the result into `out`. Sizes: x and v d + 1, weights N_max, out
+ * max(n·d, N) for logreg; v and out `capacity` for top-k.
+ */
+export interface SharedVectors {
+  readonly x: SharedArrayBuffer;
+  readonly v: SharedArrayBuffer;
+  readonly weights: SharedArrayBuffer;
+  /** Row coefficients given by the host (N values; the column kernel's accuracy check). */
+  readonly rows: SharedArrayBuffer;
+  readonly out: SharedArrayBuffer;
+}
+
+export type TimedKernel = 'gradients' | 'rowCoefficients' | 'columnSums' | 'lossTerms' | 'shardGradient' | 'coordinateDecrease' | 'countLarger';
+
+export type Request =
+  | { op: 'open'; mode: GpuMode }
+  | { op: 'logreg.init'; packed: PackedShards; layout: RowLayout; shared: SharedVectors }
+  /** Results: the number of float32 values written into shared `out`. */
+  | { op: 'logreg.gradients' }
+  | { op: 'logreg.shardGradient'; worker: number; weighted: boolean }
+  | { op: 'logreg.lossTerms' }
+  | { op: 'logreg.rowCoefficients' }
+  | { op: 'logreg.columnSums' }
+  | { op: 'logreg.coordinateDecrease'; worker: number; eta: number }
+  | { op: 'topk.init'; capacity: number; shared: SharedVectors }
+  | { op: 'topk.countLarger'; length: number }
+  /** Times a kernel in the worker at the x in shared memory (the top-k kernel: at v). */
+  | { op: 'time'; what: TimedKernel; reps: number }
+  | { op: 'close' };
+
+export type Reply =
+  | { ok: true; result: unknown; warnings: string[] }
+  | { ok: false; error: { name: string; message: string }; warnings: string[] };
+
+export interface OpenResult {
+  readonly selected: SelectedDevice;
+}
+
+export interface InitResult {
+  /** "kernel name: class that ran" for every kernel built. */
+  readonly kernels: string[];
+  readonly buildMs: number;
+}

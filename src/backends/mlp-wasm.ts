@@ -1,0 +1,331 @@
+/**
+ * Loader of the float64 WebAssembly kernels of the `mlp` problem (source: ./assembly/mlp.ts, compiled
+ * by `npm run build:wasm` to mlp-kernels.wasm next to this file's output).
+ *
+ * As for the logistic-regression kernels (./wasm.ts): every shard gets its own instance with its own
+ * memory, grown once in the constructor before any typed-array view exists; the kernels never
+ * allocate, so the views never detach, and an instance is garbage-collected with its shard.
+ * The module imports exp and log1p from the host's Math: the same functions the JS reference loop
+ * calls, which makes the kernel's results bitwise the reference's.
+ */
+import { readFileSync } from 'node:fs';
+import type { CsrMatrix } from '../data/types.js';
+
+/** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
+export interface MlpKernelLayout {
+  readonly sizes: readonly number[];
+  readonly weightOffset: readonly number[];
+  readonly biasOffset: readonly number[];
+  readonly d: number;
+}
+
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+interface MlpExports {
+  memory: WasmMemory;
+  heapBase(): number;
+  run(desc: number, count: number, useList: number, scale: number, mode: number): number;
+  decreaseOneHidden(desc: number, cdesc: number, rows: number, eta: number): void;
+}
+
+const PAGE_BYTES = 65536;
+const MODE_LOSS = 0;
+const MODE_GRADIENT = 1;
+const MODE_LOSS_GRADIENT = 2;
+const MODE_CORRECT = 3;
+
+/** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
+const D = { layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11, sizes: 16 } as const;
+
+const WASM_CANDIDATES = [
+  new URL('./mlp-kernels.wasm', import.meta.url),
+  new URL('../../dist/src/backends/mlp-kernels.wasm', import.meta.url),
+];
+
+interface CompiledModule {
+  module: object;
+  api: WasmApi;
+}
+
+let compiled: CompiledModule | undefined;
+let unavailableReason: string | undefined;
+
+function loadModule(): CompiledModule | undefined {
+  if (compiled || unavailableReason !== undefined) return compiled;
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) {
+    unavailableReason = 'WebAssembly is not available in this runtime';
+    return undefined;
+  }
+  for (const url of WASM_CANDIDATES) {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(url);
+    } catch {
+      continue;
+    }
+    compiled = { module: new api.Module(bytes), api };
+    return compiled;
+  }
+  unavailableReason = `mlp-kernels.wasm not found (looked at ${WASM_CANDIDATES.map((u) => u.pathname).join(', ')}); run npm run build`;
+  return undefined;
+}
+
+/** Whether the mlp kernels can be used; when not, `mlpWasmUnavailableReason()` says why. */
+export function mlpWasmAvailable(): boolean {
+  return loadModule() !== undefined;
+}
+
+export function mlpWasmUnavailableReason(): string | undefined {
+  loadModule();
+  return unavailableReason;
+}
+
+function allOnes(values: Float64Array): boolean {
+  for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
+  return true;
+}
+
+interface ShardInstance {
+  readonly exports: MlpExports;
+  readonly ptr: Record<string, number>;
+  readonly binary: boolean;
+}
+
+/**
+ * A fresh instance holding one shard's CSR rows, labels, the network's descriptor and scratch, plus
+ * `extra` arrays (byte sizes; 0 → absent). Memory is grown here, once, before any view exists.
+ */
+function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, extra: Record<string, number>): ShardInstance {
+  const rows = A.rows;
+  const nnz = A.rowPtr[rows];
+  const { sizes, d } = layout;
+  const layers = sizes.length - 1;
+  const binary = allOnes(A.values.subarray(0, nnz));
+  let units = 0;
+  for (let l = 1; l < sizes.length; l++) units += sizes[l];
+  const descEntries = D.sizes + (layers + 1) + 3 * layers;
+  const bytes: Record<string, number> = {
+    desc: 4 * descEntries,
+    rowPtr: 4 * (rows + 1),
+    colIdx: 4 * nnz,
+    values: binary ? 0 : 8 * nnz,
+    b: 8 * rows,
+    x: 8 * d,
+    wT: 8 * d,
+    out: 8 * d,
+    g1T: 8 * sizes[0] * sizes[1],
+    z: 8 * units,
+    delta: 8 * units,
+    rowList: 4 * rows,
+    ...extra,
+  };
+  const exports = new api.Instance(module, { env: { exp: Math.exp, log1p: Math.log1p } }).exports as unknown as MlpExports;
+  // 16-byte alignment for the kernel's two-lane loads and stores
+  let top = exports.heapBase();
+  const ptr: Record<string, number> = {};
+  for (const [name, size] of Object.entries(bytes)) {
+    if (size === 0) {
+      ptr[name] = 0;
+      continue;
+    }
+    top = Math.ceil(top / 16) * 16;
+    ptr[name] = top;
+    top += size;
+  }
+  const memory = exports.memory;
+  const have = memory.buffer.byteLength / PAGE_BYTES;
+  const need = Math.ceil(top / PAGE_BYTES);
+  if (need > have) memory.grow(need - have);
+  const buffer = memory.buffer;
+
+  const desc = new Int32Array(buffer, ptr.desc, descEntries);
+  desc[D.layers] = layers;
+  desc[D.rowPtr] = ptr.rowPtr;
+  desc[D.colIdx] = ptr.colIdx;
+  desc[D.values] = ptr.values;
+  desc[D.b] = ptr.b;
+  desc[D.x] = ptr.x;
+  desc[D.wT] = ptr.wT;
+  desc[D.out] = ptr.out;
+  desc[D.g1T] = ptr.g1T;
+  desc[D.z] = ptr.z;
+  desc[D.delta] = ptr.delta;
+  desc[D.rowList] = ptr.rowList;
+  let unit = 0;
+  for (let l = 0; l <= layers; l++) desc[D.sizes + l] = sizes[l];
+  for (let l = 0; l < layers; l++) {
+    desc[D.sizes + layers + 1 + l] = layout.weightOffset[l];
+    desc[D.sizes + 2 * layers + 1 + l] = layout.biasOffset[l];
+    desc[D.sizes + 3 * layers + 1 + l] = unit;
+    unit += sizes[l + 1];
+  }
+  new Int32Array(buffer, ptr.rowPtr, rows + 1).set(A.rowPtr.subarray(0, rows + 1));
+  new Int32Array(buffer, ptr.colIdx, nnz).set(A.colIdx.subarray(0, nnz));
+  if (!binary) new Float64Array(buffer, ptr.values, nnz).set(A.values.subarray(0, nnz));
+  new Float64Array(buffer, ptr.b, rows).set(b.subarray(0, rows));
+  return { exports, ptr, binary };
+}
+
+/**
+ * One shard's rows, labels and the network's scratch in a private instance: x is copied in per call,
+ * the data-term gradient copied out.
+ */
+export class MlpWasmKernel {
+  readonly rows: number;
+  readonly d: number;
+  readonly binary: boolean;
+  private readonly exports: MlpExports;
+  private readonly desc: number;
+  private readonly x: Float64Array;
+  private readonly out: Float64Array;
+  private readonly rowList: Int32Array;
+
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout) {
+    const made = shardInstance(compiledModule, A, b, layout, {});
+    const buffer = made.exports.memory.buffer;
+    this.rows = A.rows;
+    this.d = layout.d;
+    this.binary = made.binary;
+    this.exports = made.exports;
+    this.desc = made.ptr.desc;
+    this.x = new Float64Array(buffer, made.ptr.x, layout.d);
+    this.out = new Float64Array(buffer, made.ptr.out, layout.d);
+    this.rowList = new Int32Array(buffer, made.ptr.rowList, A.rows);
+  }
+
+  private loadX(x: Float64Array): void {
+    if (x.length !== this.d) throw new RangeError(`x has ${x.length} entries, the network ${this.d} parameters`);
+    this.x.set(x);
+  }
+
+  /** Σ_r softplus(−b_r z_r) over the shard. */
+  lossSum(x: Float64Array): number {
+    this.loadX(x);
+    return this.exports.run(this.desc, this.rows, 0, 1, MODE_LOSS);
+  }
+
+  /**
+   * out ← Σ_r (d loss_r / dx)·scale over rows[0..count) (every row in order when `rows` is undefined);
+   * returns Σ_r softplus(−b_r z_r) when `withLoss`, else 0.
+   */
+  accumulate(x: Float64Array, rows: Int32Array | undefined, count: number, scale: number, withLoss: boolean, out: Float64Array): number {
+    this.loadX(x);
+    if (rows !== undefined) {
+      const list = this.rowList;
+      const n = this.rows;
+      // The kernel does no bounds checks: a row index is validated while it is copied in.
+      for (let i = 0; i < count; i++) {
+        const r = rows[i];
+        if (!(r >= 0 && r < n)) throw new RangeError(`minibatch row ${r} is outside the shard's ${n} rows`);
+        list[i] = r;
+      }
+    }
+    const sum = this.exports.run(this.desc, count, rows === undefined ? 0 : 1, scale, withLoss ? MODE_LOSS_GRADIENT : MODE_GRADIENT);
+    out.set(this.out);
+    return sum;
+  }
+
+  /** Rows whose predicted sign (z ≥ 0 → +1) matches b. */
+  countCorrect(x: Float64Array): number {
+    this.loadX(x);
+    return this.exports.run(this.desc, this.rows, 0, 1, MODE_CORRECT);
+  }
+}
+
+/** The CSC copy of a shard (src/data/csr.ts CscMatrix). */
+export interface CscArrays {
+  readonly colPtr: Int32Array;
+  readonly rowIdx: Int32Array;
+  readonly values: Float64Array;
+}
+
+/**
+ * Importance (a) of a one-hidden-layer network (MlpShard.coordinateDecrease) in its own instance:
+ * the shard's CSR and CSC, every row's hidden pre-activations and per-row loss terms. Made on the first
+ * coordinateDecrease call only. Uses AssemblyScript's float64 expm1/log1p (musl ports) for the per-row,
+ * per-parameter terms, so it agrees with the JS loop to rounding, not bit for bit.
+ */
+export class MlpWasmCoordinateKernel {
+  readonly d: number;
+  private readonly rows: number;
+  private readonly exports: MlpExports;
+  private readonly desc: number;
+  private readonly cdesc: number;
+  private readonly x: Float64Array;
+  private readonly v: Float64Array;
+  private readonly out: Float64Array;
+
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, csc: CscArrays) {
+    const { sizes, d } = layout;
+    if (sizes.length !== 3) throw new RangeError('MlpWasmCoordinateKernel: one hidden layer only');
+    const rows = A.rows;
+    const nnz = A.rowPtr[rows];
+    const h = sizes[1];
+    const binary = allOnes(A.values.subarray(0, nnz));
+    const made = shardInstance(compiledModule, A, b, layout, {
+      cdesc: 4 * 12,
+      colPtr: 4 * (sizes[0] + 1),
+      rowIdx: 4 * nnz,
+      cscValues: binary ? 0 : 8 * nnz,
+      hidden: 8 * rows * h,
+      p: 8 * rows,
+      sigma: 8 * rows,
+      softplus: 8 * rows,
+      v: 8 * d,
+      steps: 8 * h,
+      expPlus: 8 * h,
+      expMinus: 8 * h,
+      sums: 8 * h,
+    });
+    const ptr = made.ptr;
+    const buffer = made.exports.memory.buffer;
+    const cdesc = new Int32Array(buffer, ptr.cdesc, 12);
+    ['colPtr', 'rowIdx', 'cscValues', 'hidden', 'p', 'sigma', 'softplus', 'v', 'steps', 'expPlus', 'expMinus', 'sums'].forEach((name, i) => {
+      cdesc[i] = ptr[name];
+    });
+    const cols = csc.colPtr.length - 1;
+    const colPtr = new Int32Array(buffer, ptr.colPtr, sizes[0] + 1);
+    colPtr.set(csc.colPtr.subarray(0, cols + 1));
+    colPtr.fill(csc.colPtr[cols], cols + 1); // inputs the shard never uses have empty columns
+    new Int32Array(buffer, ptr.rowIdx, nnz).set(csc.rowIdx.subarray(0, nnz));
+    if (!binary) new Float64Array(buffer, ptr.cscValues, nnz).set(csc.values.subarray(0, nnz));
+    this.d = d;
+    this.rows = rows;
+    this.exports = made.exports;
+    this.desc = ptr.desc;
+    this.cdesc = ptr.cdesc;
+    this.x = new Float64Array(buffer, ptr.x, d);
+    this.v = new Float64Array(buffer, ptr.v, d);
+    this.out = new Float64Array(buffer, ptr.out, d);
+  }
+
+  /** Row sums of the loss changes (before 1/N_i and the regulariser) into out. */
+  rowSums(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
+    if (x.length !== this.d || v.length !== this.d) throw new RangeError(`x and v need ${this.d} entries`);
+    this.x.set(x);
+    this.v.set(v);
+    this.exports.decreaseOneHidden(this.desc, this.cdesc, this.rows, eta);
+    out.set(this.out);
+  }
+}
+
+/** The importance-(a) kernel of a one-hidden-layer shard, or undefined when wasm is unavailable. */
+export function createMlpWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, csc: CscArrays): MlpWasmCoordinateKernel | undefined {
+  const m = loadModule();
+  return m ? new MlpWasmCoordinateKernel(m, A, b, layout, csc) : undefined;
+}
+
+/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
+export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout): MlpWasmKernel | undefined {
+  const m = loadModule();
+  return m ? new MlpWasmKernel(m, A, b, layout) : undefined;
+}

@@ -1,0 +1,68 @@
+/**
+ * `--backend gpu` for one run: open the gpu.js device, apply the software rule, swap the float64
+ * problem for its gpu counterpart and check the first iterate's gradients against float64.
+ * For the runner (prepareRun) to call; the CLI layer must have called prepareGpuEnvironment
+ * (src/cli/gpu.ts) first, since the device libraries read the process environment.
+ */
+import { UsageError } from '../core/errors.js';
+import { GpuBackend, GpuUnavailableError, type RowLayout } from '../backends/gpujs/index.js';
+import type { BackendLabel, GpuMode } from '../backends/types.js';
+import { LogregProblem } from '../problems/logreg.js';
+import { checkGpuGradients, GpuLogregProblem, logregShardData, type GradientCheck } from '../problems/logreg-gpu.js';
+import type { Problem } from '../problems/types.js';
+
+export interface GpuRunOptions {
+  /** --gpu-mode */
+  readonly mode: GpuMode;
+  /** --allow-software-gpu */
+  readonly allowSoftware: boolean;
+  /** Margins layout (default auto: measured in docs/backends.md). */
+  readonly layout?: RowLayout | 'auto';
+}
+
+export interface GpuRun {
+  readonly problem: GpuLogregProblem;
+  readonly backend: GpuBackend;
+  /** The CSV's backend, device, precision. */
+  readonly label: BackendLabel;
+  /** The accuracy contract at x⁰. */
+  readonly check: GradientCheck;
+  /** One line each for the run log: the device, skipped modes, the accuracy check. */
+  readonly log: string[];
+}
+
+/**
+ * Throws UsageError (exit 2) when the mode is not available here, when only a software device is
+ * (unless allowed), or when the problem has no gpu kernels; DcompError (exit 1) when the float32
+ * gradients at x0 break the accuracy contract. The caller disposes `backend` after the run.
+ */
+export async function prepareGpuRun(reference: Problem, x0: Float64Array, options: GpuRunOptions): Promise<GpuRun> {
+  if (!(reference instanceof LogregProblem)) {
+    throw new UsageError(`--backend gpu: problem ${reference.name} has no gpu kernels yet (logreg and logreg-nonconvex have); use --backend cpu`);
+  }
+  let backend: GpuBackend;
+  try {
+    backend = await GpuBackend.open(options.mode);
+  } catch (err) {
+    if (err instanceof GpuUnavailableError) throw new UsageError(err.message.startsWith("--gpu-mode") ? err.message : `--gpu-mode ${options.mode}: ${err.message}`);
+    throw err;
+  }
+  try {
+    const refusal = backend.refusal(options.allowSoftware);
+    if (refusal) throw new UsageError(refusal);
+    const kernels = backend.logregKernels(logregShardData(reference), { layout: options.layout });
+    const problem = new GpuLogregProblem(reference, kernels);
+    const check = checkGpuGradients(problem, x0);
+    const { selected } = backend;
+    const log = [
+      `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${kernels.layout.toUpperCase()} rows`,
+      ...selected.skipped.map((s) => `gpu backend: skipped ${s}`),
+      `gpu backend: gradients at x⁰ within ${check.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${check.tolerance.toExponential(0)}), ${check.maxRelativeError.toExponential(2)} relative to the largest entry`,
+      ...backend.takeWarnings().map((w) => `gpu.js: ${w}`),
+    ];
+    return { problem, backend, label: problem.label, check, log };
+  } catch (err) {
+    backend.dispose();
+    throw err;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * `dcomp run --backend gpu` end to end: every row says what really computed the numbers
+ * (backend gpujs:<class>, device, float32), the metrics stay float64 evaluations of the float32
+ * trajectory and follow the cpu run within float32 rounding, a software-only device is refused unless
+ * --allow-software-gpu, and the gpu options do not apply to the cpu backend. Without the optional
+ * dependencies (npm ci --omit=optional) the backend answers with exit 2 and says how to install it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { dcomp, tempDir } from './bench-cli-helpers.js';
+
+const cache = tempDir('dcomp-run-gpu-cache-');
+const installed = (() => {
+  try {
+    createRequire(import.meta.url).resolve('gpu.js');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+function rows(csv: string): Record<string, string>[] {
+  const [header, ...lines] = csv.trimEnd().split('\n');
+  const cols = header.split(',');
+  return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [cols[i], v])));
+}
+
+const RUN = ['run', '--dataset', 'mushrooms', '--method', 'ef21', '--compressor', 'topk', '--k', '10', '--workers', '4', '--iters', '20', '--log-every', '5'];
+
+test('--backend gpu --gpu-mode webasm labels every row with the kernel class that ran and stays within float32 rounding of cpu', () => {
+  const gpu = dcomp([...RUN, '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
+  if (!installed) {
+    assert.equal(gpu.status, 2);
+    assert.match(gpu.stderr, /gpu\.js is not installed/);
+    return;
+  }
+  assert.equal(gpu.status, 0, gpu.stderr);
+  assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel/);
+  const cpu = rows(dcomp(RUN, cache).stdout);
+  const g = rows(gpu.stdout);
+  assert.equal(g.length, cpu.length);
+  for (let i = 0; i < g.length; i++) {
+    assert.equal(g[i].backend, 'gpujs:WebAssemblyKernel');
+    assert.equal(g[i].precision, 'float32');
+    assert.notEqual(g[i].device, '');
+    assert.doesNotMatch(g[i].device, /\(software\)/, 'a CPU kernel is not a software GPU');
+    const rel = Math.abs(Number(g[i].grad_norm_sq) - Number(cpu[i].grad_norm_sq)) / Number(cpu[i].grad_norm_sq);
+    assert.ok(rel < 1e-4, `row ${i}: ‖∇f‖² ${g[i].grad_norm_sq} vs cpu ${cpu[i].grad_norm_sq}`);
+  }
+  // iteration 0 is the same float64 evaluation at the same x⁰
+  assert.equal(g[0].loss, cpu[0].loss);
+  assert.equal(g[0].grad_norm_sq, cpu[0].grad_norm_sq);
+});
+
+test('on a software-only WebGPU device --backend gpu exits 2 unless --allow-software-gpu, and then says (software)', () => {
+  const refused = dcomp([...RUN, '--backend', 'gpu', '--gpu-mode', 'webgpu'], cache);
+  assert.equal(refused.status, 2);
+  assert.equal(refused.stdout, '', 'nothing written on a refusal');
+  if (!process.env.DCOMP_EXPECT_WEBGPU) return; // without Mesa's EGL there may be no adapter at all (exit 2 either way)
+  assert.match(refused.stderr, /software renderer.*--allow-software-gpu/);
+  const allowed = dcomp([...RUN, '--backend', 'gpu', '--gpu-mode', 'webgpu', '--allow-software-gpu'], cache);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  for (const r of rows(allowed.stdout)) {
+    assert.equal(r.backend, 'gpujs:WebGPUKernel');
+    assert.match(r.device, / \(software\)$/);
+    assert.equal(r.precision, 'float32');
+  }
+});
+
+test('the gpu options do not apply to the cpu backend', () => {
+  const r = dcomp([...RUN, '--gpu-mode', 'webasm'], cache);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--gpu-mode: does not apply to this run .*: it needs backend gpu/);
+});
