@@ -80,6 +80,133 @@ function backRow(n: i32, dst: usize, a: usize, below: usize, w: usize, alpha: f6
   }
 }
 
+/**
+ * z1[u] = bias[u] + Σ_k wT[w1 + j_k·h1 + u]·value_k (k ascending) for u < h1: eight units at a time
+ * held in registers across the row's non-zeros (each unit keeps its own order of additions).
+ */
+@inline
+function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colIdx: usize, values: usize, start: i32, end: i32, binary: bool): void {
+  const blocked = h1 & ~7;
+  for (let c = 0; c < blocked; c += 8) {
+    let a0 = v128.load(f64At(bias, c));
+    let a1 = v128.load(f64At(bias, c), 16);
+    let a2 = v128.load(f64At(bias, c), 32);
+    let a3 = v128.load(f64At(bias, c), 48);
+    const colBase = f64At(wT, w1 + c);
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const pw = colBase + (<usize>(j * h1) << 3);
+      if (binary) {
+        // the reference multiplies by the value 1, which changes no bit
+        a0 = f64x2.add(a0, v128.load(pw));
+        a1 = f64x2.add(a1, v128.load(pw, 16));
+        a2 = f64x2.add(a2, v128.load(pw, 32));
+        a3 = f64x2.add(a3, v128.load(pw, 48));
+      } else {
+        const va = f64x2.splat(load<f64>(f64At(values, k)));
+        a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
+      }
+    }
+    const pz = f64At(z1, c);
+    v128.store(pz, a0);
+    v128.store(pz, a1, 16);
+    v128.store(pz, a2, 32);
+    v128.store(pz, a3, 48);
+  }
+  for (let u = blocked; u < h1; u++) {
+    let z = load<f64>(f64At(bias, u));
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const w = load<f64>(f64At(wT, w1 + j * h1 + u));
+      z += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
+    }
+    store<f64>(f64At(z1, u), z);
+  }
+}
+
+/**
+ * cur[u] = bias[u] + Σ_{v: prev[v] > 0} wT[off + v·nOut + u]·prev[v] (v ascending) for u < nOut, eight
+ * units at a time in registers.
+ */
+@inline
+function forwardDense(nIn: i32, nOut: i32, cur: usize, bias: usize, prev: usize, wT: usize, off: i32): void {
+  const blocked = nOut & ~7;
+  for (let c = 0; c < blocked; c += 8) {
+    let a0 = v128.load(f64At(bias, c));
+    let a1 = v128.load(f64At(bias, c), 16);
+    let a2 = v128.load(f64At(bias, c), 32);
+    let a3 = v128.load(f64At(bias, c), 48);
+    let pw = f64At(wT, off + c);
+    const stride = <usize>nOut << 3;
+    for (let v = 0; v < nIn; v++, pw += stride) {
+      const av = load<f64>(f64At(prev, v));
+      if (!(av > 0)) continue;
+      const va = f64x2.splat(av);
+      a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
+      a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+      a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
+      a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
+    }
+    const pc = f64At(cur, c);
+    v128.store(pc, a0);
+    v128.store(pc, a1, 16);
+    v128.store(pc, a2, 32);
+    v128.store(pc, a3, 48);
+  }
+  for (let u = blocked; u < nOut; u++) {
+    let z = load<f64>(f64At(bias, u));
+    for (let v = 0; v < nIn; v++) {
+      const av = load<f64>(f64At(prev, v));
+      if (!(av > 0)) continue;
+      z += load<f64>(f64At(wT, off + v * nOut + u)) * av;
+    }
+    store<f64>(f64At(cur, u), z);
+  }
+}
+
+/**
+ * g1T[j_k·h1 + u] += d1[u]·value_k for the row's non-zeros k (ascending), u < h1; d1 eight units at a
+ * time in registers.
+ */
+@inline
+function scatterFirst(h1: i32, g1T: usize, d1: usize, colIdx: usize, values: usize, start: i32, end: i32, binary: bool): void {
+  const blocked = h1 & ~7;
+  for (let c = 0; c < blocked; c += 8) {
+    const d0 = v128.load(f64At(d1, c));
+    const e1 = v128.load(f64At(d1, c), 16);
+    const e2 = v128.load(f64At(d1, c), 32);
+    const e3 = v128.load(f64At(d1, c), 48);
+    const gBase = f64At(g1T, c);
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const pg = gBase + (<usize>(j * h1) << 3);
+      if (binary) {
+        v128.store(pg, f64x2.add(v128.load(pg), d0));
+        v128.store(pg, f64x2.add(v128.load(pg, 16), e1), 16);
+        v128.store(pg, f64x2.add(v128.load(pg, 32), e2), 32);
+        v128.store(pg, f64x2.add(v128.load(pg, 48), e3), 48);
+      } else {
+        const va = f64x2.splat(load<f64>(f64At(values, k)));
+        v128.store(pg, f64x2.add(v128.load(pg), f64x2.mul(d0, va)));
+        v128.store(pg, f64x2.add(v128.load(pg, 16), f64x2.mul(e1, va)), 16);
+        v128.store(pg, f64x2.add(v128.load(pg, 32), f64x2.mul(e2, va)), 32);
+        v128.store(pg, f64x2.add(v128.load(pg, 48), f64x2.mul(e3, va)), 48);
+      }
+    }
+  }
+  for (let u = blocked; u < h1; u++) {
+    const du = load<f64>(f64At(d1, u));
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const pg = f64At(g1T, j * h1 + u);
+      store<f64>(pg, load<f64>(pg) + (binary ? du * 1.0 : du * load<f64>(f64At(values, k))));
+    }
+  }
+}
+
 /** wT ← x's weight blocks transposed (input-major), at the same offsets. */
 function transposeWeights(desc: usize): void {
   const layers = di(desc, D_LAYERS);
@@ -111,28 +238,16 @@ function forwardRow(desc: usize, r: i32, binary: bool): f64 {
   const zOff = bOff + layers;
   const h1 = di(desc, D_SIZES + 1);
   const z1 = f64At(zBase, di(desc, zOff));
-  memory.copy(z1, f64At(x, di(desc, bOff)), <usize>h1 << 3);
   const w1 = di(desc, wOff);
   const start = load<i32>(rowPtr + (<usize>r << 2));
   const end = load<i32>(rowPtr + (<usize>r << 2), 4);
-  for (let k = start; k < end; k++) {
-    const j = load<i32>(colIdx + (<usize>k << 2));
-    const base = f64At(wT, w1 + j * h1);
-    if (binary) axpy(h1, z1, base, 1.0);
-    else axpy(h1, z1, base, load<f64>(f64At(values, k)));
-  }
+  forwardFirst(h1, z1, f64At(x, di(desc, bOff)), wT, w1, colIdx, values, start, end, binary);
   for (let l = 1; l < layers; l++) {
     const nIn = di(desc, D_SIZES + l);
     const nOut = di(desc, D_SIZES + l + 1);
     const prev = f64At(zBase, di(desc, zOff + l - 1));
     const cur = f64At(zBase, di(desc, zOff + l));
-    memory.copy(cur, f64At(x, di(desc, bOff + l)), <usize>nOut << 3);
-    const off = di(desc, wOff + l);
-    for (let v = 0; v < nIn; v++) {
-      const av = load<f64>(f64At(prev, v));
-      if (!(av > 0)) continue;
-      axpy(nOut, cur, f64At(wT, off + v * nOut), av);
-    }
+    forwardDense(nIn, nOut, cur, f64At(x, di(desc, bOff + l)), prev, wT, di(desc, wOff + l));
   }
   return load<f64>(f64At(zBase, di(desc, zOff + layers - 1)));
 }
@@ -224,12 +339,8 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     if (!any) continue;
     const start = load<i32>(rowPtr + (<usize>r << 2));
     const end = load<i32>(rowPtr + (<usize>r << 2), 4);
-    for (let k = start; k < end; k++) {
-      const j = load<i32>(colIdx + (<usize>k << 2));
-      const base = f64At(g1T, j * h1);
-      if (binary) axpy(h1, base, d1, 1.0);
-      else axpy(h1, base, d1, load<f64>(f64At(values, k)));
-    }
+    if (binary) scatterFirst(h1, g1T, d1, colIdx, values, start, end, true);
+    else scatterFirst(h1, g1T, d1, colIdx, values, start, end, false);
   }
   if (mode == 3) return <f64>correct;
   if (grad) {
