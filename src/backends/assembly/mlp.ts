@@ -207,6 +207,72 @@ function scatterFirst(h1: i32, g1T: usize, d1: usize, colIdx: usize, values: usi
   }
 }
 
+/**
+ * For u < nOut with δ[u] ≠ 0 (u ascending): gW[u][v] += δ[u]·relu(a[v]) and below[v] += W[u][v]·δ[u];
+ * then below[v] = 0 where a[v] is not > 0. Eight input units v at a time, with their relu(a) and
+ * their running below sums in registers across u (each element keeps its own order of additions).
+ */
+@inline
+function backDense(nIn: i32, nOut: i32, dl: usize, gW: usize, a: usize, below: usize, w: usize): void {
+  const blocked = nIn & ~7;
+  const zero = f64x2.splat(0);
+  const stride = <usize>nIn << 3;
+  for (let c = 0; c < blocked; c += 8) {
+    const pa = f64At(a, c);
+    const x0 = v128.load(pa);
+    const x1 = v128.load(pa, 16);
+    const x2 = v128.load(pa, 32);
+    const x3 = v128.load(pa, 48);
+    // masks of a > 0; relu = a where a > 0, else +0 (the JS `av > 0 ? av : 0`, NaN included)
+    const m0 = f64x2.gt(x0, zero);
+    const m1 = f64x2.gt(x1, zero);
+    const m2 = f64x2.gt(x2, zero);
+    const m3 = f64x2.gt(x3, zero);
+    const r0 = v128.and(x0, m0);
+    const r1 = v128.and(x1, m1);
+    const r2 = v128.and(x2, m2);
+    const r3 = v128.and(x3, m3);
+    let b0 = zero;
+    let b1 = zero;
+    let b2 = zero;
+    let b3 = zero;
+    let pg = f64At(gW, c);
+    let pw = f64At(w, c);
+    for (let u = 0; u < nOut; u++, pg += stride, pw += stride) {
+      const du = load<f64>(f64At(dl, u));
+      if (du == 0) continue;
+      const vd = f64x2.splat(du);
+      v128.store(pg, f64x2.add(v128.load(pg), f64x2.mul(vd, r0)));
+      v128.store(pg, f64x2.add(v128.load(pg, 16), f64x2.mul(vd, r1)), 16);
+      v128.store(pg, f64x2.add(v128.load(pg, 32), f64x2.mul(vd, r2)), 32);
+      v128.store(pg, f64x2.add(v128.load(pg, 48), f64x2.mul(vd, r3)), 48);
+      b0 = f64x2.add(b0, f64x2.mul(v128.load(pw), vd));
+      b1 = f64x2.add(b1, f64x2.mul(v128.load(pw, 16), vd));
+      b2 = f64x2.add(b2, f64x2.mul(v128.load(pw, 32), vd));
+      b3 = f64x2.add(b3, f64x2.mul(v128.load(pw, 48), vd));
+    }
+    // below = +0 where a is not > 0 (the mask's zero bits)
+    const pb = f64At(below, c);
+    v128.store(pb, v128.and(b0, m0));
+    v128.store(pb, v128.and(b1, m1), 16);
+    v128.store(pb, v128.and(b2, m2), 32);
+    v128.store(pb, v128.and(b3, m3), 48);
+  }
+  for (let v = blocked; v < nIn; v++) {
+    const av = load<f64>(f64At(a, v));
+    const relu = av > 0 ? av : 0;
+    let bv: f64 = 0;
+    for (let u = 0; u < nOut; u++) {
+      const du = load<f64>(f64At(dl, u));
+      if (du == 0) continue;
+      const pg = f64At(gW, u * nIn + v);
+      store<f64>(pg, load<f64>(pg) + du * relu);
+      bv += load<f64>(f64At(w, u * nIn + v)) * du;
+    }
+    store<f64>(f64At(below, v), av > 0 ? bv : 0);
+  }
+}
+
 /** wT ← x's weight blocks transposed (input-major), at the same offsets. */
 function transposeWeights(desc: usize): void {
   const layers = di(desc, D_LAYERS);
@@ -316,16 +382,11 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
       const a = f64At(zBase, di(desc, zOff + l - 1));
       const off = di(desc, wOff + l);
       const bo = di(desc, bOff + l);
-      memory.fill(below, 0, <usize>nIn << 3);
       for (let u = 0; u < nOut; u++) {
-        const du = load<f64>(f64At(dl, u));
         const pb = f64At(out, bo + u);
-        store<f64>(pb, load<f64>(pb) + du);
-        if (du == 0) continue;
-        const row = off + u * nIn;
-        backRow(nIn, f64At(out, row), a, below, f64At(x, row), du);
+        store<f64>(pb, load<f64>(pb) + load<f64>(f64At(dl, u)));
       }
-      for (let v = 0; v < nIn; v++) if (!(load<f64>(f64At(a, v)) > 0)) store<f64>(f64At(below, v), 0);
+      backDense(nIn, nOut, dl, f64At(out, off), a, below, f64At(x, off));
     }
     const d1 = f64At(dBase, di(desc, zOff));
     const b1 = di(desc, bOff);
