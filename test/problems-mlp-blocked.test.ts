@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRng } from '../src/core/rng.js';
+import type { LabeledData } from '../src/data/types.js';
+import { mlpSpec } from '../src/problems/mlp.js';
+import { initialPoint } from '../src/problems/initial-point.js';
+import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
+import { firstBitDifference } from './methods-fixtures.js';
+
+// The wasm kernel runs its layer loops on blocks of eight units (sixteen lanes of f64x2 held in
+// registers) and a scalar tail for the rest; these widths mix both paths in every layer, including a
+// dense layer whose inputs and outputs both have a tail, and widths below one block.
+
+/** Rows of mixed-sign, non-binary values, some rows empty, seeded. */
+function randomSparse(rows: number, cols: number, seed: number, density = 0.3): LabeledData {
+  const rng = createRng(seed, 'test-mlp-blocked-data');
+  const dense = Array.from({ length: rows }, (_, r) =>
+    Array.from({ length: cols }, () => (r % 5 === 2 ? 0 : rng.float() < density ? rng.normal() : 0)));
+  const labels = Array.from({ length: rows }, () => (rng.float() < 0.5 ? -1 : 1));
+  return denseData(dense, labels, cols);
+}
+
+test('wasm kernel = JS reference bit for bit on widths that mix eight-unit blocks and tails', () => {
+  const cases: [string, LabeledData, number[]][] = [
+    ['mushrooms', readDataset('mushrooms', 400), [19, 11]],
+    ['mushrooms', readDataset('mushrooms', 400), [8, 17, 9]],
+    ['random', randomSparse(83, 21, 3), [13, 26]],
+    ['random', randomSparse(83, 21, 4), [24, 7]],
+  ];
+  for (const [name, data, hidden] of cases) {
+    const shards = contiguousShards(data.X.rows, 2);
+    const pw = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'wasm' });
+    const pj = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'js' });
+    assert.equal(pw.workers[0].kernels, 'wasm');
+    const x = initialPoint(pw, 7);
+    for (let j = 0; j < x.length; j++) if (x[j] === 0) x[j] = 0.05 * Math.cos(j);
+    for (let i = 0; i < shards.length; i++) {
+      const label = `${name} ${hidden} worker ${i}`;
+      const gw = new Float64Array(pw.d);
+      const gj = new Float64Array(pw.d);
+      const lw = pw.workers[i].gradient(x, gw);
+      const lj = pj.workers[i].gradient(x, gj);
+      assert.ok(Object.is(lw, lj), `${label}: loss ${lw} vs ${lj}`);
+      assert.ok(Number.isNaN(firstBitDifference(gw, gj)), `${label}: gradient differs at ${firstBitDifference(gw, gj)}`);
+      let nonZero = 0;
+      for (const g of gw) if (g !== 0) nonZero++;
+      assert.ok(nonZero > gw.length / 4, `${label}: a non-trivial gradient (${nonZero} of ${gw.length} non-zero)`);
+    }
+    assert.equal(pw.accuracy(x), pj.accuracy(x), `${name} ${hidden}: accuracy`);
+  }
+});
