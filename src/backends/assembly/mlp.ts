@@ -2,8 +2,10 @@
  * Float64 kernels for the `mlp` problem (forward, loss, backward, accuracy), compiled by AssemblyScript
  * to WebAssembly (`npm run build:wasm`; loaded by ../mlp-wasm.ts). They run the loops of the JS
  * reference in src/problems/mlp.ts in the same order with the same branches; the inner "axpy over
- * units" loops go two lanes at a time (f64x2), which changes no unit's order of additions, and exp and
- * log1p are imported from the host's Math, so the results are bitwise those of the JS reference.
+ * units" loops go two lanes at a time (f64x2) and hold eight units in registers across the loop over
+ * non-zeros or input units (blocking over independent outputs), which changes no unit's order of
+ * additions, and exp and log1p are imported from the host's Math, so the results are bitwise those of
+ * the JS reference.
  *
  * Memory is owned by the JS side. Every call gets `desc`, the byte offset of an i32 table laid out by
  * the loader (see the D_* indices); pointers in it are byte offsets into this instance's memory, layer
@@ -44,40 +46,6 @@ function di(desc: usize, i: i32): i32 {
 @inline
 function f64At(base: usize, i: i32): usize {
   return base + (<usize>i << 3);
-}
-
-/** dst[u] += src[u]·alpha for u < n (two lanes at a time, same per-lane order). */
-@inline
-function axpy(n: i32, dst: usize, src: usize, alpha: f64): void {
-  const va = f64x2.splat(alpha);
-  let u = 0;
-  for (; u + 2 <= n; u += 2) {
-    const pd = f64At(dst, u);
-    v128.store(pd, f64x2.add(v128.load(pd), f64x2.mul(v128.load(f64At(src, u)), va)));
-  }
-  if (u < n) store<f64>(f64At(dst, u), load<f64>(f64At(dst, u)) + load<f64>(f64At(src, u)) * alpha);
-}
-
-/** dst[v] += alpha·relu(a[v]) and below[v] += w[v]·alpha for v < n. */
-@inline
-function backRow(n: i32, dst: usize, a: usize, below: usize, w: usize, alpha: f64): void {
-  const va = f64x2.splat(alpha);
-  const zero = f64x2.splat(0);
-  let v = 0;
-  for (; v + 2 <= n; v += 2) {
-    const av = v128.load(f64At(a, v));
-    // a where a > 0, else +0 (the JS `av > 0 ? av : 0`, NaN included)
-    const relu = v128.and(av, f64x2.gt(av, zero));
-    const pd = f64At(dst, v);
-    v128.store(pd, f64x2.add(v128.load(pd), f64x2.mul(va, relu)));
-    const pb = f64At(below, v);
-    v128.store(pb, f64x2.add(v128.load(pb), f64x2.mul(v128.load(f64At(w, v)), va)));
-  }
-  if (v < n) {
-    const av = load<f64>(f64At(a, v));
-    store<f64>(f64At(dst, v), load<f64>(f64At(dst, v)) + alpha * (av > 0 ? av : 0));
-    store<f64>(f64At(below, v), load<f64>(f64At(below, v)) + load<f64>(f64At(w, v)) * alpha);
-  }
 }
 
 /**
