@@ -398,6 +398,12 @@ export class GpuMlpKernels implements MlpKernels {
     for (let r = 0; r < N; r++) lossTerms[r] = src[base + r];
   }
 
+  /** The row coefficients c_r (N values) of the last evaluate (for accuracy measurements). */
+  lastRowCoefficients(out: Float64Array): void {
+    const base = this.workers * this.d;
+    for (let r = 0; r < this.totalRows; r++) out[r] = this.out[base + r];
+  }
+
   takeWarnings(): string[] {
     return this.worker.takeWarnings();
   }
