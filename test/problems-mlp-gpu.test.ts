@@ -16,8 +16,8 @@ import { prepareGpuEnvironment } from '../src/cli/gpu.js';
 import { DcompError, UsageError } from '../src/core/errors.js';
 import { createRng } from '../src/core/rng.js';
 import { mlpSpec, type MlpProblem } from '../src/problems/mlp.js';
-import { checkGpuMlpGradients, GPU_MLP_GRADIENT_TOLERANCE, GpuMlpProblem, mlpGradientTermScale } from '../src/problems/mlp-gpu.js';
-import { contiguousShards, readDataset } from './problems-fixtures.js';
+import { checkGpuMlpGradients, GPU_MLP_GRADIENT_TOLERANCE, GpuMlpProblem, mlpCheckBounds } from '../src/problems/mlp-gpu.js';
+import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
 import { CLASS_OF } from './gpujs-fixtures.js';
 
 prepareGpuEnvironment();
@@ -55,6 +55,8 @@ class FakeMlpKernels implements MlpKernels {
   readonly rowOffset: Int32Array;
   /** Adds this to parameter 0 of shard 0's gradient (a corrupted device). */
   corruption = 0;
+  /** Evaluates at this point instead of x when set (a device whose rounding moved a pre-activation). */
+  moved: Float64Array | undefined;
 
   constructor(private readonly reference: MlpProblem) {
     this.workers = reference.workers.length;
@@ -65,6 +67,7 @@ class FakeMlpKernels implements MlpKernels {
 
   evaluate(x: Float64Array, out: readonly Float64Array[] | undefined, lossTerms: Float64Array, rowWeights?: Float64Array): void {
     if (rowWeights) throw new Error('not used here');
+    x = this.moved ?? x;
     this.reference.workers.forEach((w, i) => {
       if (out) w.gradient(x, out[i]);
       const z = new Float64Array(w.rows);
@@ -88,11 +91,40 @@ test('the mlp accuracy contract passes exact kernels and stops a wrong one with 
   assert.ok(Math.abs(problem.loss(x0) - reference.loss(x0)) < 1e-14);
   // an error of a few hundredths of the summed terms' magnitude (a dropped row's share, roughly)
   const bad = new GpuMlpProblem(reference, kernels);
-  kernels.corruption = 1e-3 * mlpGradientTermScale(reference, reference.workers[0], x0);
+  kernels.corruption = 1e-3 * mlpCheckBounds(reference, reference.workers[0], x0).scale;
   assert.throws(
     () => checkGpuMlpGradients(bad, x0),
     (err: unknown) => err instanceof DcompError && /worker 0 differs .* by 1\.00e-3 .* tolerance 1e-4/.test((err as Error).message),
   );
+});
+
+test('a hidden pre-activation at the ReLU kink may fall on either side: the contract allows its terms, and only those', () => {
+  // row 0 = features {0, 1}: with W₁[0,0] = 0.5, W₁[0,1] = −0.25, b₁_0 = −0.25 its unit 0 sits exactly at 0
+  const tiny = denseData([[1, 1, 0], [1, 0, 1], [0, 1, 1]], [1, -1, 1]);
+  const reference = mlpSpec.create(tiny, { shards: [Int32Array.from([0, 1, 2])], values: { hidden: [2], l2: 0 } });
+  const x = Float64Array.from({ length: reference.d }, (_, j) => 0.3 * Math.sin(j + 1));
+  const { sizes, weightOffset, biasOffset } = reference.layout;
+  x[weightOffset[0]] = 0.5;
+  x[weightOffset[0] + 1] = -0.25;
+  x[biasOffset[0]] = -0.25;
+  x[weightOffset[1]] = 0.8; // w₂_0: the kink's terms are not small
+  assert.equal(sizes[0], 3);
+  const bounds = mlpCheckBounds(reference, reference.workers[0], x);
+  assert.equal(bounds.kinks, 1);
+  const kernels = new FakeMlpKernels(reference);
+  kernels.moved = x.slice();
+  kernels.moved[biasOffset[0]] += 1e-12; // the device saw z = +1e-12: row 0's terms of unit 0 are in its gradient
+  const problem = new GpuMlpProblem(reference, kernels);
+  const g32 = new Float64Array(reference.d);
+  const g64 = new Float64Array(reference.d);
+  problem.workers[0].gradientOnly(x, g32);
+  reference.workers[0].gradient(x, g64);
+  assert.ok(maxRelativeError(g32, g64) > 0.05, 'the flip changes the gradient by whole terms');
+  assert.ok(checkGpuMlpGradients(problem, x).maxScaledError < 1e-9);
+  // an error beyond the allowance, on W₁[0,0] (parameter 0, whose allowance the flip has used up) is caught
+  assert.ok(bounds.kinkAllowance[0] > 0);
+  kernels.corruption = Math.sign(g32[0] - g64[0]) * 1e-2 * bounds.scale;
+  assert.throws(() => checkGpuMlpGradients(new GpuMlpProblem(reference, kernels), x), DcompError);
 });
 
 test('--backend gpu refuses an mlp with more than one hidden layer with exit 2 naming --hidden', async () => {
