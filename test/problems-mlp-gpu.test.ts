@@ -19,6 +19,9 @@ import { mlpSpec, type MlpProblem } from '../src/problems/mlp.js';
 import { checkGpuMlpGradients, GPU_MLP_GRADIENT_TOLERANCE, GpuMlpProblem, mlpCheckBounds } from '../src/problems/mlp-gpu.js';
 import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
 import { CLASS_OF } from './gpujs-fixtures.js';
+import { firstBitDifference, makeEnv, run } from './methods-fixtures.js';
+import { gdSpec } from '../src/methods/gd.js';
+import { ef21Spec } from '../src/methods/ef21.js';
 
 prepareGpuEnvironment();
 
@@ -195,6 +198,20 @@ function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>): void {
       assert.ok(maxRelativeError(g32, g) < 1e-4, `∇f relative error ${maxRelativeError(g32, g)}`);
       assert.ok(Math.abs(f32 - f64) / f64 < 1e-6, `f ${f32} vs ${f64}`);
       assert.ok(Math.abs(problem.workers[2].loss(x) - reference.workers[2].loss(x)) / reference.workers[2].loss(x) < 1e-6);
+    });
+
+    test('EF21 with identity reproduces GD on the gpu mlp bit for bit, and both stay within float32 rounding of float64 GD', () => {
+      const iters = 8;
+      const gd = run(gdSpec, makeEnv(problem, { stepSize: 0.5 }), x0, iters).xs;
+      const ef21 = run(ef21Spec, makeEnv(problem, { compressor: 'identity', stepSize: 0.5 }), x0, iters).xs;
+      const cpu = run(gdSpec, makeEnv(reference, { stepSize: 0.5 }), x0, iters).xs;
+      for (let t = 0; t <= iters; t++) {
+        const j = firstBitDifference(ef21[t], gd[t]);
+        assert.ok(Number.isNaN(j), `x^${t}: ef21 differs from gd at ${j}`);
+        const e = maxRelativeError(gd[t], cpu[t]);
+        assert.ok(e < 1e-5, `x^${t}: gpu gd vs cpu gd relative deviation ${e}`);
+      }
+      assert.ok(maxRelativeError(gd[iters], gd[0]) > 1e-3, 'the iterates moved');
     });
 
     test('minibatch gradients (row weights, a repeated row counting twice) match the float64 minibatch', () => {
