@@ -93,3 +93,42 @@ test('perf produces one well-formed record per case, and a missing dataset is an
   assert.ok(environment.cores >= 1 && environment.node.startsWith('v'));
   assert.ok(messages.some((m) => m.includes('gradient')), 'progress is reported through the callback, not printed');
 });
+
+test('perf scale cases: gd, ef21+topk and gtopk on each synthetic grid point, with ns per non-zero and the peak RSS', async () => {
+  const { records } = await runPerf({
+    datasets: [], cases: ['scale'], scale: [{ rows: 400, cols: 300 }, { rows: 800, cols: 300 }], measure: tiny, baselines: false,
+  });
+  assert.equal(records.length, 6, JSON.stringify(records.map((r) => [r.params, r.error])));
+  assert.deepEqual(records.map((r) => r.params.split(' ')[0]), ['gd', 'ef21+topk', 'gtopk+topk', 'gd', 'ef21+topk', 'gtopk+topk']);
+  for (const r of records) {
+    assert.equal(r.case, 'scale');
+    assert.equal(r.dataset, 'synthetic');
+    assert.equal(r.error, undefined);
+    assert.ok(r.stats && r.stats.median > 0);
+    assert.match(r.params, /N=(400|800) d=300/);
+    assert.match(r.note ?? '', /ns\/nnz.*nnz \d+; peak RSS \d+ MB/);
+    assert.doesNotMatch(r.note ?? '', /non-finite/);
+  }
+});
+
+test('perf gradient row against C: every loop and flag set is timed and checked, the best by the median is the baseline', async () => {
+  const { records, environment } = await runPerf({
+    datasets: [join(dataDir, 'a1a')], cases: ['gradient'], measure: tiny, baselines: true,
+  });
+  const [row] = records;
+  if (environment.cc === undefined) {
+    // No C compiler here: the row has no baseline and the environment says why.
+    assert.ok(environment.baselineNotes.some((n) => /C baseline/.test(n)), JSON.stringify(environment.baselineNotes));
+    assert.equal(row.baseline, undefined);
+    return;
+  }
+  const variants = row.baseline?.variants ?? [];
+  assert.deepEqual(variants.map((v) => v.variant).sort(), [
+    'csc -O3', 'csc -O3 -march=native', 'pattern -O3', 'pattern -O3 -march=native', 'ref -O2', 'ref -O3', 'ref -O3 -march=native',
+  ].filter((v) => environment.cc!.includes('-march=native') || !v.includes('native')).sort());
+  const best = Math.min(...variants.map((v) => v.stats.median));
+  assert.equal(row.baseline?.stats.median, best);
+  const diff = Number(/max rel diff ([0-9.e+-]+)/.exec(row.baseline?.check ?? '')?.[1]);
+  assert.ok(diff < 1e-13, row.baseline?.check);
+  assert.match(row.note ?? '', /baseline = best C variant/);
+});

@@ -11,99 +11,52 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
-import { readFileSync } from 'node:fs';
+import { allOnes, ensureMemory, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
-/** The subset of the WebAssembly JS API used here (the TS lib in use does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
-/** Exports of csr-kernels.wasm; pointers are byte offsets into `memory`. */
+/** Exports of csr-kernels.wasm used here; pointers are byte offsets into `memory` (see csr.ts on colAddr/rowAddr). */
 interface KernelExports {
   memory: WasmMemory;
   heapBase(): number;
   expNonPositive(y: number): number;
-  loss(n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, scratch: number, binary: number): number;
-  lossGradient(
-    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
-    scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number, rowIdx: number, cscValues: number,
+  log1pLane(x: number): number;
+  log1pScalar(x: number): number;
+  expScalar(x: number): number;
+  expm1Scalar(x: number): number;
+  loss(
+    n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, z: number, coef: number, e: number,
+    binary: number, cscDot: number, d: number, colPtr: number, rowAddr: number, cscValues: number,
   ): number;
   gradient(
-    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number, scratch: number,
-    scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number, rowIdx: number, cscValues: number,
-  ): void;
-  batchLossGradient(
-    count: number, rowList: number, rowPtr: number, colIdx: number, values: number, b: number, x: number, out: number,
-    scratch: number, scale: number, binary: number,
+    n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
+    z: number, coef: number, e: number, scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number,
+    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number,
   ): number;
-  coordinateDecrease(
-    n: number, rowPtr: number, colIdx: number, values: number, b: number, x: number,
-    p: number, rowSigma: number, rowSoftplus: number,
-    d: number, colPtr: number, rowIdx: number, signedValues: number, v: number, eta: number, colSum: number, binary: number,
-  ): void;
+  batchGradient(
+    count: number, rowList: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
+    z: number, sigma: number, e: number, scale: number, binary: number,
+  ): number;
+  coordinateDecreaseSigns: CoordinateDecrease;
+  coordinateDecreaseBinary: CoordinateDecrease;
+  coordinateDecreaseValued: CoordinateDecrease;
 }
 
-const PAGE_BYTES = 65536;
+type CoordinateDecrease = (
+  n: number, rowPtr: number, colAddr: number, values: number, b: number, p: number, rowSigma: number, rowSoftplus: number,
+  d: number, colPtr: number, rowIdx: number, signedValues: number, v: number, eta: number, colSum: number,
+) => void;
 
-/**
- * Where the compiled module may be: next to this file (the normal case, dist/src/backends/), or,
- * when this file runs from source through tsx, in the build output of the same checkout.
- */
-const WASM_CANDIDATES = [
-  new URL('./csr-kernels.wasm', import.meta.url),
-  new URL('../../dist/src/backends/csr-kernels.wasm', import.meta.url),
-];
 
-interface CompiledModule {
-  module: object;
-  api: WasmApi;
-}
+const loader = wasmModuleLoader('csr-kernels.wasm');
+const loadModule = (): CompiledModule | undefined => loader.load();
 
-let compiled: CompiledModule | undefined;
-let unavailableReason: string | undefined;
-
-function loadModule(): CompiledModule | undefined {
-  if (compiled || unavailableReason !== undefined) return compiled;
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) {
-    unavailableReason = 'WebAssembly is not available in this runtime';
-    return undefined;
-  }
-  for (const url of WASM_CANDIDATES) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(url);
-    } catch {
-      continue;
-    }
-    compiled = { module: new api.Module(bytes), api };
-    return compiled;
-  }
-  unavailableReason = `csr-kernels.wasm not found (looked at ${WASM_CANDIDATES.map((u) => u.pathname).join(', ')}); run npm run build`;
-  return undefined;
-}
-
-/** Whether the wasm kernels can be used; when not, `wasmUnavailableReason()` says why. */
+/** Whether the kernels can be used; when not, `wasmUnavailableReason()` says why. */
 export function wasmKernelsAvailable(): boolean {
   return loadModule() !== undefined;
 }
 
 export function wasmUnavailableReason(): string | undefined {
-  loadModule();
-  return unavailableReason;
-}
-
-/** True when every stored value is exactly 1 (binary features): the kernels then skip the value loads. */
-function allOnes(values: Float64Array): boolean {
-  for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
-  return true;
+  return loader.reason();
 }
 
 /**
@@ -128,25 +81,43 @@ function instantiate(
     top += size;
   }
   const memory = exports.memory;
-  const have = memory.buffer.byteLength / PAGE_BYTES;
-  const need = Math.ceil(top / PAGE_BYTES);
-  if (need > have) memory.grow(need - have);
+  ensureMemory(memory, top);
   return { exports, ptr };
 }
 
-/** Byte sizes of a CSR copy; `values` is absent (0) for binary matrices. */
+/** Byte sizes of a CSR copy and its labels (one f64 of padding, read by a two-row sweep); `values` is absent (0) for binary matrices. */
 function csrBytes(A: CsrMatrix, binary: boolean): Record<string, number> {
   const nnz = A.rowPtr[A.rows];
-  return { rowPtr: 4 * (A.rows + 1), colIdx: 4 * nnz, values: binary ? 0 : 8 * nnz };
+  return { rowPtr: 4 * (A.rows + 1), colAddr: 4 * nnz, values: binary ? 0 : 8 * nnz, b: 8 * (A.rows + 1) };
 }
 
+/**
+ * The CSR rows and labels, with `colAddr[k]` = the byte address of x[colIdx[k]] (ptr.x), so that the
+ * kernels' gathers need no index arithmetic.
+ */
 function copyCsr(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, b: Float64Array, binary: boolean): void {
   const rows = A.rows;
   const nnz = A.rowPtr[rows];
   new Int32Array(buffer, ptr.rowPtr, rows + 1).set(A.rowPtr.subarray(0, rows + 1));
-  new Int32Array(buffer, ptr.colIdx, nnz).set(A.colIdx.subarray(0, nnz));
+  const colAddr = new Int32Array(buffer, ptr.colAddr, nnz);
+  const x = ptr.x;
+  for (let k = 0; k < nnz; k++) colAddr[k] = x + 8 * A.colIdx[k];
   if (!binary) new Float64Array(buffer, ptr.values, nnz).set(A.values.subarray(0, nnz));
   new Float64Array(buffer, ptr.b, rows).set(b.subarray(0, rows));
+}
+
+/** Replaces each index i in the `count` i32s at `at` by the byte address base + 8·i. */
+function indicesToAddresses(buffer: ArrayBuffer, at: number, count: number, base: number): void {
+  const a = new Int32Array(buffer, at, count);
+  for (let k = 0; k < count; k++) a[k] = base + 8 * a[k];
+}
+
+/** The rows of A sorted by length, ties by index (the grouped row sweep takes them four at a time). */
+function rowsByLength(A: CsrMatrix): Int32Array {
+  const rows = A.rows;
+  const order = Int32Array.from({ length: rows }, (_, r) => r);
+  const len = (r: number): number => A.rowPtr[r + 1] - A.rowPtr[r];
+  return order.sort((i, j) => len(i) - len(j) || i - j);
 }
 
 /**
@@ -196,6 +167,20 @@ export function uniformRowLength(A: CsrMatrix): boolean {
   return true;
 }
 
+/** The share of rows whose length is the most common row length (1 for rows of one length). */
+export function modalRowLengthShare(A: CsrMatrix): number {
+  if (A.rows === 0) return 1;
+  const counts = new Map<number, number>();
+  let best = 0;
+  for (let r = 0; r < A.rows; r++) {
+    const len = A.rowPtr[r + 1] - A.rowPtr[r];
+    const c = (counts.get(len) ?? 0) + 1;
+    counts.set(len, c);
+    if (c > best) best = c;
+  }
+  return best / A.rows;
+}
+
 /**
  * One shard's CSR rows and labels copied into a private wasm instance, with scratch for x, out and a
  * minibatch row list. The JS-side CSR stays the source of truth for everything else (smoothness,
@@ -213,9 +198,9 @@ export class WasmCsrKernel {
   private readonly exports: KernelExports;
   /**
    * 1 when A·x runs down the CSC columns: every row lists its columns in non-decreasing order (so the
-   * bits are those of the row loop) and the row lengths vary.
+   * bits are those of the row loop) and the row lengths are scattered (see the constructor).
    */
-  private readonly cscDot: number;
+  readonly cscDot: number;
   private readonly batchRows: Int32Array;
   private readonly ptr: Record<string, number>;
 
@@ -229,25 +214,34 @@ export class WasmCsrKernel {
     const d = this.d;
     const made = instantiate(compiledModule, {
       ...csrBytes(A, this.binary),
-      b: 8 * rows,
       x: 8 * d,
       out: 8 * d,
       batchRows: 4 * rows,
+      rowOrder: 4 * rows,
       // The full-gradient kernels gather the gradient down the columns of this CSC copy.
       colOrder: 4 * d,
       colPtr: 4 * (d + 1),
       rowIdx: 4 * nnz,
       cscValues: this.binary ? 0 : 8 * nnz,
-      // Per-row z, then σ (one f64 per row plus one for padding an odd count to whole SIMD pairs).
-      rowScratch: 8 * (rows + 1),
+      // Per row: z, then σ or the gradient coefficient, and exp(−|z|) for the loss (one f64 per row
+      // plus one for padding an odd count to whole SIMD pairs).
+      z: 8 * (rows + 1),
+      coef: 8 * (rows + 1),
+      e: 8 * (rows + 1),
     });
     this.exports = made.exports;
     this.ptr = made.ptr;
     const buffer = this.exports.memory.buffer;
     copyCsr(buffer, made.ptr, A, b, this.binary);
     copyCsc(buffer, made.ptr, A, this.binary);
-    // Rows of one length keep the row loop's exits predictable, and there it was the faster of the two.
-    this.cscDot = columnsSortedInRows(A) && !uniformRowLength(A) ? 1 : 0;
+    // The CSC row indices become the addresses of the rows' coefficients (see csr.ts).
+    indicesToAddresses(buffer, made.ptr.rowIdx, nnz, made.ptr.coef);
+    new Int32Array(buffer, made.ptr.rowOrder, rows).set(rowsByLength(A));
+    // The row sweep takes the rows in length order, four of one length at a time: when most rows
+    // share one length that order is nearly the storage order (mushrooms, a9a: rows 10–20% faster
+    // than columns); with scattered lengths it jumps around the per-row arrays, and the column sweep
+    // was ~40% faster (w8a: 108 lengths, the commonest 8% of the rows). Both give the same bits.
+    this.cscDot = columnsSortedInRows(A) && modalRowLengthShare(A) < 0.5 ? 1 : 0;
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
@@ -256,6 +250,24 @@ export class WasmCsrKernel {
   /** The kernels' exp(y) for y ≤ 0 (the SIMD exp behind every σ and softplus here), for tests. */
   expNonPositive(y: number): number {
     return this.exports.expNonPositive(y);
+  }
+
+  /** One lane of the kernels' two-lane log1p, and the scalar log1p it reproduces, for tests. */
+  log1pLane(x: number): number {
+    return this.exports.log1pLane(x);
+  }
+
+  log1pScalar(x: number): number {
+    return this.exports.log1pScalar(x);
+  }
+
+  /** The scalar exp and expm1 of the kernels (AssemblyScript's, musl-derived), for tests. */
+  expScalar(x: number): number {
+    return this.exports.expScalar(x);
+  }
+
+  expm1Scalar(x: number): number {
+    return this.exports.expm1Scalar(x);
   }
 
   /** The memory's buffer, for tests: it must stay the same object for the kernel's lifetime. */
@@ -273,7 +285,10 @@ export class WasmCsrKernel {
   lossSum(x: Float64Array): number {
     this.loadX(x);
     const p = this.ptr;
-    return this.exports.loss(this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.rowScratch, this.binary ? 1 : 0);
+    return this.exports.loss(
+      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, this.cscDot,
+      this.d, p.colPtr, p.rowIdx, p.cscValues,
+    );
   }
 
   /**
@@ -281,22 +296,24 @@ export class WasmCsrKernel {
    * The caller fills `this.out` first (with the regulariser gradient) and copies it out afterwards.
    */
   accumulateGradient(x: Float64Array, scale: number, withLoss: boolean): number {
+    return this.fullGradient(x, scale, withLoss, 0, 0);
+  }
+
+  /**
+   * this.out = ∇r(x) + Σ_r (−b_r σ(−m_r) · scale) a_r, the regulariser gradient written in wasm (the same
+   * operations as LogregShard's JS loop: a JS loop over d per shard and call was ~3.5% of a gd step).
+   */
+  regularisedGradient(x: Float64Array, scale: number, withLoss: boolean, lambda: number, regulariser: 'l2' | 'nonconvex'): number {
+    return this.fullGradient(x, scale, withLoss, lambda, regulariser === 'l2' ? 1 : 2);
+  }
+
+  private fullGradient(x: Float64Array, scale: number, withLoss: boolean, lambda: number, regulariser: number): number {
     this.loadX(x);
     const p = this.ptr;
-    const e = this.exports;
-    const binary = this.binary ? 1 : 0;
-    const d = this.d;
-    if (withLoss) {
-      return e.lossGradient(
-        this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary, this.cscDot,
-        d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues,
-      );
-    }
-    e.gradient(
-      this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, binary, this.cscDot,
-      d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues,
+    return this.exports.gradient(
+      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
+      this.cscDot, this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser,
     );
-    return 0;
   }
 
   /** As accumulateGradient (with the loss) over the local rows rows[0..count). */
@@ -311,8 +328,8 @@ export class WasmCsrKernel {
       list[i] = r;
     }
     const p = this.ptr;
-    return this.exports.batchLossGradient(
-      count, p.batchRows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.out, p.rowScratch, scale, this.binary ? 1 : 0,
+    return this.exports.batchGradient(
+      count, p.batchRows, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
     );
   }
 }
@@ -332,6 +349,8 @@ export class WasmCoordinateKernel {
   readonly rows: number;
   readonly d: number;
   readonly binary: boolean;
+  /** Every signed value b_r·a_rj is ±1 (binary features, labels ±1): the two-lane column loop is used. */
+  readonly signs: boolean;
   private readonly exports: KernelExports;
   private readonly ptr: Record<string, number>;
   private readonly x: Float64Array;
@@ -346,9 +365,9 @@ export class WasmCoordinateKernel {
     this.rows = rows;
     this.d = d;
     this.binary = allOnes(A.values.subarray(0, nnz));
+    this.signs = this.binary && csc.signedValues.subarray(0, nnz).every((s) => s === 1 || s === -1);
     const made = instantiate(compiledModule, {
       ...csrBytes(A, this.binary),
-      b: 8 * rows,
       x: 8 * d,
       p: 8 * rows,
       rowSigma: 8 * rows,
@@ -378,22 +397,34 @@ export class WasmCoordinateKernel {
     this.x.set(x.length === d ? x : x.subarray(0, d));
     this.v.set(v.length === d ? v : v.subarray(0, d));
     const p = this.ptr;
-    this.exports.coordinateDecrease(
-      this.rows, p.rowPtr, p.colIdx, p.values, p.b, p.x, p.p, p.rowSigma, p.rowSoftplus,
-      d, p.colPtr, p.rowIdx, p.signedValues, p.v, eta, p.colSum, this.binary ? 1 : 0,
-    );
+    const e = this.exports;
+    const pass = this.signs ? e.coordinateDecreaseSigns : this.binary ? e.coordinateDecreaseBinary : e.coordinateDecreaseValued;
+    pass(this.rows, p.rowPtr, p.colAddr, p.values, p.b, p.p, p.rowSigma, p.rowSoftplus, d, p.colPtr, p.rowIdx, p.signedValues, p.v, eta, p.colSum);
     return this.colSum;
   }
 }
 
-/** The importance-(a) kernel for this shard, or undefined when wasm is unavailable. */
-export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: SignedCscArrays): WasmCoordinateKernel | undefined {
-  const m = loadModule();
-  return m ? new WasmCoordinateKernel(m, A, b, csc) : undefined;
+/**
+ * `make()`, or undefined when the shard does not fit a wasm32 memory (4 GiB: memory.grow throws a
+ * RangeError); the shard then runs the JS loops, which have no such limit.
+ */
+function unlessTooLarge<T>(make: () => T): T | undefined {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
-/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
+/** The importance-(a) kernel for this shard, or undefined when wasm is unavailable (or the shard too large). */
+export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: SignedCscArrays): WasmCoordinateKernel | undefined {
+  const m = loadModule();
+  return m ? unlessTooLarge(() => new WasmCoordinateKernel(m, A, b, csc)) : undefined;
+}
+
+/** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable (or the shard too large). */
 export function createWasmKernel(A: CsrMatrix, b: Float64Array): WasmCsrKernel | undefined {
   const m = loadModule();
-  return m ? new WasmCsrKernel(m, A, b) : undefined;
+  return m ? unlessTooLarge(() => new WasmCsrKernel(m, A, b)) : undefined;
 }

@@ -7,8 +7,10 @@
  * theory step for ef21), the same numbers are handed to the baselines.
  *
  * Baselines run in their own processes before our measurements (never concurrently with them):
- *  - grad_csr.c, compiled with `cc -O2` into a temp dir, for the full gradient, on our exact CSR
- *    arrays; its gradient and loss are compared with ours (max difference relative to max |entry|);
+ *  - grad_csr.c, compiled with `cc -O2`, `-O3` and `-O3 -march=native` into a temp dir, for the full
+ *    gradient, on our exact CSR arrays: the reference loop, a two-pass CSC gather and its
+ *    pattern-only form (binary data), each timed; the row's baseline is the fastest by the median.
+ *    Every variant's gradient and loss are compared with ours (max difference relative to max |entry|);
  *  - numpy_baseline.py (numpy + scipy, its own LIBSVM parser) for everything else; for each method
  *    it also reports x after 3 steps from zero, for each compressor C(v), compared with ours.
  * A case whose module fails becomes an error row and the rest go on.
@@ -23,6 +25,7 @@ import { createRng } from '../core/rng.js';
 import { parseLibsvm, readLibsvmFile } from '../data/libsvm.js';
 import { resolveDataset } from '../data/resolve.js';
 import { splitShards } from '../data/split.js';
+import { syntheticSparse } from '../data/synthetic.js';
 import type { LabeledData } from '../data/types.js';
 import { compressorSpec } from '../compressors/registry.js';
 import type { CompressContext, Compressor, WireMessage } from '../compressors/types.js';
@@ -43,11 +46,34 @@ const run = promisify(execFile);
 /** Case groups in the order they run; `--cases` selects among these. */
 export const CASE_GROUPS = [
   'parse', 'gradient', 'topk', 'gd', 'ef21-topk', 'imp-a', 'imp-b', 'imp-c', 'hosvd', 'cgd-imp-a', 'ef21-hosvd', 'topk-ssgd', 'gtopk',
-  'mlp-gradient', 'mlp-imp-a',
+  'mlp-gradient', 'mlp-imp-a', 'scale',
 ] as const;
 export type CaseGroup = (typeof CASE_GROUPS)[number];
 
 export const DEFAULT_DATASETS = ['mushrooms', 'a9a', 'w8a'];
+
+/**
+ * The `scale` cases (issue 13): seeded synthetic sparse problems (src/data/synthetic.ts, binary
+ * values, 20–50 non-zeros per row) of N rows and d columns, timed for gd (n = 1), ef21 + topk
+ * (n = 20) and gtopk (n = 16), both with k = d/100. `--scale` picks the grid; the points are in
+ * increasing size, so the peak RSS reported after each is that of the largest built so far.
+ */
+export const SCALES = ['small', 'medium', 'large'] as const;
+export type Scale = (typeof SCALES)[number];
+export const SCALE_GRIDS: Readonly<Record<Scale, readonly { readonly rows: number; readonly cols: number }[]>> = {
+  small: [{ rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e5, cols: 1e6 }],
+  medium: [{ rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e6, cols: 1e5 }, { rows: 1e5, cols: 1e6 }, { rows: 3e5, cols: 1e6 }],
+  large: [
+    { rows: 1e5, cols: 1e5 }, { rows: 3e5, cols: 1e5 }, { rows: 1e6, cols: 1e5 }, { rows: 1e5, cols: 1e6 }, { rows: 3e5, cols: 1e6 },
+    { rows: 1e6, cols: 1e6 },
+  ],
+};
+const SCALE_NNZ = { min: 20, max: 50 };
+const SCALE_METHODS: readonly { readonly method: string; readonly compressor: string; readonly n: number }[] = [
+  { method: 'gd', compressor: 'identity', n: 1 },
+  { method: 'ef21', compressor: 'topk', n: 20 },
+  { method: 'gtopk', compressor: 'topk', n: 16 },
+];
 export const TOPK_DIMS = [1e3, 1e4, 1e5, 1e6];
 /** Workers for gd / ef21 cases (issue 3) and the S-SGD cases (issue 5). */
 export const ITERATION_WORKERS = 20;
@@ -67,6 +93,8 @@ export interface PerfOptions {
   readonly measure?: MeasureOptions;
   /** Run the C and numpy baselines (default true). */
   readonly baselines?: boolean;
+  /** The grid of the `scale` cases (default small), or its points themselves (N rows × d columns). */
+  readonly scale?: Scale | readonly { readonly rows: number; readonly cols: number }[];
   readonly dataDir?: string;
   readonly envDataDir?: string;
   readonly cacheDir?: string;
@@ -106,6 +134,8 @@ interface Prepared {
   check?(): Float64Array;
   /** Appended to the row's note after the measurement (e.g. a divergence warning). */
   after?(): string | undefined;
+  /** Work per call (scale cases): the note then gives the time per non-zero and per nnz + n·d. */
+  perUnit?: { readonly nnz: number; readonly nd: number };
   /** Floating-point operations per call: the row's note then gives GFLOP/s. */
   flops?: number;
 }
@@ -229,11 +259,68 @@ function compressorPrepared(ds: LoadedDataset, name: string, k: number | undefin
   };
 }
 
-function caseDefinitions(datasets: readonly LoadedDataset[], groups: ReadonlySet<CaseGroup>): CaseDef[] {
+/** A synthetic problem of the `scale` grid as a LoadedDataset (steps from a row-norm bound on L). */
+function syntheticDataset(rows: number, cols: number): LoadedDataset {
+  const data = syntheticSparse({ rows, cols, minNnz: SCALE_NNZ.min, maxNnz: SCALE_NNZ.max, seed: 0 });
+  // L ≤ ¼·max_r ‖a_r‖² + λ for logistic regression (‖a_r‖² = its non-zeros here): O(nnz), where the
+  // exact λ_max (Lanczos on every shard) would cost more than the benchmark; a safe, smaller step.
+  let longest = 0;
+  for (let r = 0; r < rows; r++) longest = Math.max(longest, data.X.rowPtr[r + 1] - data.X.rowPtr[r]);
+  const L = 0.25 * longest + L2;
+  const k = Math.max(1, Math.floor(cols / 100));
+  const smoothness = { L, Li: new Float64Array(Math.max(...SCALE_METHODS.map((m) => m.n))).fill(L), Ltilde: L };
+  const ef21 = methodSpec('ef21').theoryStep({ smoothness, compressor: compressorSpec('topk'), d: cols, k });
+  return {
+    name: 'synthetic', path: '', bytes: new Uint8Array(0), data, invL: 1 / L, ef21Step: typeof ef21 === 'number' ? ef21 : 1 / L, k,
+    problems: new Map(),
+  };
+}
+
+function scaleCaseDefinitions(scale: Scale | readonly { readonly rows: number; readonly cols: number }[]): CaseDef[] {
+  const defs: CaseDef[] = [];
+  for (const { rows, cols } of typeof scale === 'string' ? SCALE_GRIDS[scale] : scale) {
+    // One problem per grid point, made by its first case and dropped after its last.
+    const point: { ds?: LoadedDataset } = {};
+    SCALE_METHODS.forEach((m, index) => {
+      const last = index === SCALE_METHODS.length - 1;
+      defs.push({
+        group: 'scale', dataset: 'synthetic', unit: 'us',
+        params: `${m.method}${m.compressor === 'identity' ? '' : `+${m.compressor}`} n=${m.n} N=${rows} d=${cols}`,
+        prepare() {
+          const ds = (point.ds ??= syntheticDataset(rows, cols));
+          const step = m.method === 'ef21' ? ds.ef21Step : ds.invL;
+          const setup: MethodSetup = { method: m.method, compressor: m.compressor, n: m.n, k: m.compressor === 'topk' ? ds.k : undefined, step };
+          const timed = methodRunner(ds, setup);
+          const nnz = ds.data.X.rowPtr[rows];
+          return {
+            run: timed.step,
+            after() {
+              const x = timed.x();
+              let finite = true;
+              for (let j = 0; j < x.length && finite; j++) finite = Number.isFinite(x[j]);
+              if (last) point.ds = undefined;
+              return `nnz ${nnz}; peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB` + (finite ? '' : '; iterate became non-finite during timing');
+            },
+            perUnit: { nnz, nd: m.n * cols },
+          };
+        },
+      });
+    });
+  }
+  return defs;
+}
+
+function caseDefinitions(
+  datasets: readonly LoadedDataset[], groups: ReadonlySet<CaseGroup>, scale: Scale | readonly { readonly rows: number; readonly cols: number }[],
+): CaseDef[] {
   const defs: CaseDef[] = [];
   const want = (g: CaseGroup) => groups.has(g);
   for (const g of CASE_GROUPS) {
     if (!want(g)) continue;
+    if (g === 'scale') {
+      defs.push(...scaleCaseDefinitions(scale));
+      continue;
+    }
     if (g === 'topk') {
       for (const d of TOPK_DIMS) {
         for (const k of [d / 100, d / 10]) {
@@ -373,7 +460,23 @@ interface BaselineRun {
   figures: Map<string, BaselineFigure>;
   /** The baseline's check vector per case, compared once ours is known. */
   checks: Map<string, Float64Array>;
+  /** Further result vectors of the same case (the other C variants), compared with ours as well. */
+  extraChecks: Map<string, Float64Array[]>;
   errors: Map<string, string>;
+}
+
+/** Compiler flag sets of the C baseline, and the loops of grad_csr.c run with each (see its header). */
+const C_BUILDS: readonly { readonly flags: readonly string[]; readonly loops: readonly string[] }[] = [
+  { flags: ['-O2'], loops: ['ref'] },
+  { flags: ['-O3'], loops: ['ref', 'csc', 'pattern'] },
+  { flags: ['-O3', '-march=native'], loops: ['ref', 'csc', 'pattern'] },
+];
+
+/** True when every stored value of X is exactly 1 (the C pattern loop applies). */
+function binaryValues(data: LabeledData): boolean {
+  const { values, rowPtr, rows } = data.X;
+  for (let k = 0; k < rowPtr[rows]; k++) if (values[k] !== 1) return false;
+  return true;
 }
 
 async function runCBaseline(defs: CaseDef[], datasets: Map<string, LoadedDataset>, options: PerfOptions, measure: MeasureOptions, env: { cc?: string; notes: string[] }, out: BaselineRun): Promise<void> {
@@ -387,27 +490,53 @@ async function runCBaseline(defs: CaseDef[], datasets: Map<string, LoadedDataset
   }
   const dir = mkdtempSync(join(tmpdir(), 'dcomp-perf-'));
   try {
-    const exe = join(dir, 'grad_csr');
-    try {
-      await run(cc, ['-O2', '-o', exe, source, '-lm'], { env: options.childEnv });
-      const { stdout, stderr } = await run(cc, ['--version'], { env: options.childEnv }).catch(() => ({ stdout: '', stderr: '' }));
-      env.cc = `${cc} -O2 (${(stdout || stderr).split('\n')[0].trim()})`;
-    } catch (err) {
-      env.notes.push(`C baseline: no working compiler (${cc}: ${describe(err)})`);
+    // One executable per flag set; a flag set the compiler rejects (-march=native elsewhere) is skipped.
+    const builds: { flags: string; exe: string; loops: readonly string[] }[] = [];
+    for (const [i, build] of C_BUILDS.entries()) {
+      const exe = join(dir, `grad_csr_${i}`);
+      try {
+        await run(cc, [...build.flags, '-o', exe, source, '-lm'], { env: options.childEnv });
+        builds.push({ flags: build.flags.join(' '), exe, loops: build.loops });
+      } catch (err) {
+        env.notes.push(`C baseline: ${cc} ${build.flags.join(' ')} failed (${describe(err)})`);
+      }
+    }
+    if (builds.length === 0) {
+      env.notes.push(`C baseline: no working compiler (${cc})`);
       return;
     }
-    for (const def of gradientDefs) {
+    const { stdout, stderr } = await run(cc, ['--version'], { env: options.childEnv }).catch(() => ({ stdout: '', stderr: '' }));
+    env.cc = `${cc} ${builds.map((b) => b.flags).join(' | ')} (${(stdout || stderr).split('\n')[0].trim()})`;
+    for (const [index, def] of gradientDefs.entries()) {
       const ds = datasets.get(def.dataset)!;
-      options.onProgress?.(`perf: C baseline, gradient on ${ds.name}`);
+      const binary = binaryValues(ds.data);
       try {
-        const input = join(dir, `${ds.name}.in`);
-        const output = join(dir, `${ds.name}.out`);
+        // Numbered files: a dataset given as a path has slashes in its name.
+        const input = join(dir, `dataset-${index}.in`);
         writeFileSync(input, gradCsrInput(ds.data, testPoint(ds.data.X.cols)));
-        const { stdout } = await run(exe, [input, output, String(measure.reps), String(measure.minTimeMs), String(measure.warmupMs), String(measure.targetSampleMs)], { maxBuffer: 64 << 20 });
-        const parsed = JSON.parse(stdout) as { samples_us: number[] };
-        const result = readFileSync(output);
-        out.figures.set(caseId(def), { kind: 'c', stats: summarize(parsed.samples_us) });
-        out.checks.set(caseId(def), new Float64Array(result.buffer.slice(result.byteOffset, result.byteOffset + result.byteLength)));
+        const variants: { variant: string; stats: Stats; result: Float64Array }[] = [];
+        for (const build of builds) {
+          for (const loop of build.loops) {
+            if (loop === 'pattern' && !binary) continue;
+            const variant = `${loop} ${build.flags}`;
+            options.onProgress?.(`perf: C baseline, gradient on ${ds.name}, ${variant}`);
+            const output = join(dir, `dataset-${index}.out`);
+            const { stdout: json } = await run(
+              build.exe, [loop, input, output, String(measure.reps), String(measure.minTimeMs), String(measure.warmupMs), String(measure.targetSampleMs)],
+              { maxBuffer: 64 << 20 },
+            );
+            const parsed = JSON.parse(json) as { samples_us: number[] };
+            const result = readFileSync(output);
+            variants.push({ variant, stats: summarize(parsed.samples_us), result: new Float64Array(result.buffer.slice(result.byteOffset, result.byteOffset + result.byteLength)) });
+          }
+        }
+        const best = variants.reduce((a, b) => (b.stats.median < a.stats.median ? b : a));
+        out.figures.set(caseId(def), {
+          kind: 'c', stats: best.stats, variant: best.variant, variants: variants.map(({ variant, stats }) => ({ variant, stats })),
+        });
+        out.checks.set(caseId(def), best.result);
+        // Every variant must agree with ours too; the row reports the largest difference of any.
+        out.extraChecks.set(caseId(def), variants.map((v) => v.result));
       } catch (err) {
         out.errors.set(caseId(def), `C baseline failed: ${describe(err)}`);
       }
@@ -494,7 +623,7 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
 
   const datasets = new Map<string, LoadedDataset>();
   const datasetErrors: PerfRecord[] = [];
-  const needsData = [...groups].some((g) => g !== 'topk');
+  const needsData = [...groups].some((g) => g !== 'topk' && g !== 'scale');
   if (needsData) {
     for (const name of options.datasets) {
       options.onProgress?.(`perf: loading ${name}`);
@@ -507,12 +636,12 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
   }
   let defs: CaseDef[];
   try {
-    defs = caseDefinitions([...datasets.values()], groups);
+    defs = caseDefinitions([...datasets.values()], groups, options.scale ?? 'small');
   } catch (err) {
     return { records: [...datasetErrors, { case: 'setup', dataset: '', params: '', unit: 'us', error: describe(err) }], environment: environment(envInfo) };
   }
 
-  const baselines: BaselineRun = { figures: new Map(), checks: new Map(), errors: new Map() };
+  const baselines: BaselineRun = { figures: new Map(), checks: new Map(), extraChecks: new Map(), errors: new Map() };
   if (options.baselines !== false) {
     await runCBaseline(defs, datasets, options, measure, envInfo, baselines);
     await runNumpyBaseline(defs, datasets, options, measure, envInfo, baselines);
@@ -547,15 +676,26 @@ export async function runPerf(options: PerfOptions): Promise<PerfResult> {
     const theirs = baselines.checks.get(id);
     if (baseline && theirs && prepared.check) {
       try {
-        const diff = maxRelativeDifference(prepared.check(), theirs);
+        const ours = prepared.check();
+        let diff = maxRelativeDifference(ours, theirs);
+        for (const other of baselines.extraChecks.get(id) ?? []) diff = Math.max(diff, maxRelativeDifference(ours, other));
         const what = def.cBaseline || def.group === 'mlp-gradient' ? 'gradient and loss' : def.numpyOp && 'check_steps' in def.numpyOp ? `x after ${CHECK_STEPS} steps` : 'C(v)';
-        figure = { ...baseline, check: [baseline.check, `${what} vs ${baseline.kind}: max rel diff ${diff.toPrecision(2)}`].filter(Boolean).join('; ') };
+        const against = baseline.variants ? `every ${baseline.kind} variant` : baseline.kind;
+        figure = { ...baseline, check: [baseline.check, `${what} vs ${against}: max rel diff ${diff.toPrecision(2)}`].filter(Boolean).join('; ') };
       } catch (err) {
         notes.push(`check failed: ${describe(err)}`);
       }
     }
+    if (baseline?.variants) {
+      const list = baseline.variants.map((v) => `${v.variant} ${formatMs(v.stats.median)}`).join(', ');
+      notes.push(`baseline = best C variant (${baseline.variant}); C medians µs: ${list}`);
+    }
     const baselineError = baselines.errors.get(id);
     if (baselineError) notes.push(baselineError);
+    if (prepared.perUnit) {
+      const { nnz, nd } = prepared.perUnit;
+      notes.push(`${((stats.median * 1e3) / nnz).toPrecision(3)} ns/nnz, ${((stats.median * 1e3) / (nnz + nd)).toPrecision(3)} ns per (nnz + n·d)`);
+    }
     const after = prepared.after?.();
     if (after) notes.push(after);
     if (prepared.flops) notes.push(gflopsNote(prepared.flops, stats, baseline?.stats));

@@ -161,6 +161,10 @@ export interface BaselineFigure {
   readonly stats: Stats;
   /** E.g. 'max rel diff 2e-16 vs ours' — how the baseline's result compared with ours. */
   readonly check?: string;
+  /** Which of several variants this is (the C gradient: loop and compiler flags), when there are several. */
+  readonly variant?: string;
+  /** Every variant measured, with its figures; `stats` is the best of them by the median. */
+  readonly variants?: readonly { readonly variant: string; readonly stats: Stats }[];
 }
 
 export type PerfUnit = 'us' | 'MB/s';

@@ -3,9 +3,9 @@
  * after: a table on stderr (for people) and CSV on stdout or --out (for scripts), so that
  * `dcomp perf > perf.csv` keeps both.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify } from 'csv-stringify/sync';
-import { CASE_GROUPS, DEFAULT_DATASETS, runPerf, type CaseGroup, type PerfEnvironment } from '../bench/perf-cases.js';
+import { CASE_GROUPS, DEFAULT_DATASETS, runPerf, SCALE_GRIDS, SCALES, type CaseGroup, type PerfEnvironment, type Scale } from '../bench/perf-cases.js';
 import { DEFAULT_MEASURE, PERF_COLUMNS, perfCsvCells, type PerfRecord } from '../bench/perf.js';
 import { DcompError, UsageError } from '../core/errors.js';
 import { gpuPerfRecords } from './perf-gpu.js';
@@ -19,12 +19,14 @@ Examples:
   $ DCOMP_DATA_DIR=../shared/datasets dcomp perf > perf.csv
   $ dcomp perf --datasets mushrooms --cases gradient,gd,ef21-topk --reps 50
   $ dcomp perf --cases topk --no-baselines --out topk.csv
+  $ dcomp perf --cases scale --scale medium --no-baselines
   $ dcomp perf --backend gpu --datasets mushrooms,a9a,w8a > gpu.csv    # gpu.js kernels vs float64 cpu
 
 Cases: ${CASE_GROUPS.join(', ')}.
 Each figure is the median over repetitions (after warm-up) with p10–p90 and min; each row carries the
-baseline's median (a tight C loop compiled with cc -O2 for the gradient, vectorized numpy/scipy for
-the rest; n/a when no compiler or numpy) and ours/baseline as a time ratio (< 1: dcomp is faster).
+baseline's median (for the gradient the fastest of several C loops compiled with cc -O2/-O3/-O3
+-march=native, vectorized numpy/scipy for the rest; n/a when no compiler or numpy, and for the
+synthetic scale cases) and ours/baseline as a time ratio (< 1: dcomp is faster).
 The table goes to stderr, the CSV to stdout (or --out). See docs/performance.md.`;
 
 function parseList<T extends string>(allowed: readonly T[] | undefined, what: string) {
@@ -47,6 +49,11 @@ export function perfCommand(): Command {
     .option('--reps <R>', 'at least R timed samples per case', parseInteger(1), DEFAULT_MEASURE.reps)
     .option('--min-time-ms <T>', 'and at least T ms of sampling per case', parsePositive, DEFAULT_MEASURE.minTimeMs)
     .option('--warmup-ms <W>', 'warm-up per case before sampling', parsePositive, DEFAULT_MEASURE.warmupMs)
+    .addOption(
+      new Option('--scale <grid>', `synthetic problems (N×d) of the scale cases: ${SCALES.map((g) => `${g} ${SCALE_GRIDS[g].map((p) => `${p.rows / 1e3}k×${p.cols / 1e3}k`).join(', ')}`).join('; ')}`)
+        .choices(SCALES)
+        .default('small'),
+    )
     .option('--baselines', 'run the C and numpy baselines', true)
     .option('--no-baselines', 'skip the baselines')
     .option('--out <file>', 'write the CSV to a file instead of stdout')
@@ -84,6 +91,7 @@ export function perfCommand(): Command {
           cases: opts.cases,
           measure: { ...DEFAULT_MEASURE, reps: opts.reps, minTimeMs: opts.minTimeMs, warmupMs: opts.warmupMs },
           baselines: opts.baselines,
+          scale: opts.scale as Scale,
           dataDir: locations.dataDir,
           envDataDir: locations.envDataDir,
           cacheDir: locations.cacheDir,
