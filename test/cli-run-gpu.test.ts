@@ -73,3 +73,41 @@ test('the gpu options do not apply to the cpu backend', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--gpu-mode: does not apply to this run .*: it needs backend gpu/);
 });
+
+const MLP = ['run', '--dataset', 'mushrooms', '--problem', 'mlp', '--method', 'gd', '--workers', '4', '--step', '0.5', '--iters', '5'];
+
+test('--problem mlp --backend gpu --gpu-mode webasm: rows say gpujs:WebAssemblyKernel/float32, metrics follow the cpu run', () => {
+  const gpu = dcomp([...MLP, '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
+  if (!installed) {
+    assert.equal(gpu.status, 2);
+    assert.match(gpu.stderr, /gpu\.js is not installed/);
+    return;
+  }
+  assert.equal(gpu.status, 0, gpu.stderr);
+  assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel .*mlp 112 → 32 → 1/);
+  assert.match(gpu.stderr, /gradients at x⁰ within .* \(tolerance 1e-4\)/);
+  const cpu = rows(dcomp(MLP, cache).stdout);
+  const g = rows(gpu.stdout);
+  assert.equal(g.length, 6);
+  assert.equal(g.length, cpu.length);
+  for (let i = 0; i < g.length; i++) {
+    assert.equal(g[i].backend, 'gpujs:WebAssemblyKernel');
+    assert.equal(g[i].precision, 'float32');
+    assert.equal(g[i].problem, 'mlp');
+    for (const col of ['loss', 'grad_norm_sq']) {
+      const rel = Math.abs(Number(g[i][col]) - Number(cpu[i][col])) / Number(cpu[i][col]);
+      assert.ok(rel < 1e-5, `row ${i}: ${col} ${g[i][col]} vs cpu ${cpu[i][col]}`);
+    }
+    // a row whose logit is within float32 rounding of 0 may flip: at most one in 8124
+    assert.ok(Math.abs(Number(g[i].train_acc) - Number(cpu[i].train_acc)) <= 1 / 8124 + 1e-12, `row ${i}: accuracy ${g[i].train_acc} vs ${cpu[i].train_acc}`);
+  }
+  assert.equal(g[0].loss, cpu[0].loss, 'iteration 0 is the same float64 evaluation at the same x⁰');
+  assert.notEqual(g[5].loss, cpu[5].loss, 'the float32 trajectory is not the float64 one');
+});
+
+test('--problem mlp --hidden 64,32 --backend gpu exits 2 naming --hidden', () => {
+  const r = dcomp([...MLP, '--hidden', '64,32', '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /--hidden 64,32: --backend gpu has mlp kernels for one hidden layer only/);
+});

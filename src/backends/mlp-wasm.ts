@@ -8,7 +8,7 @@
  * The module imports exp and log1p from the host's Math: the same functions the JS reference loop
  * calls, which makes the kernel's results bitwise the reference's.
  */
-import { readFileSync } from 'node:fs';
+import { allOnes, ensureMemory, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
@@ -19,16 +19,6 @@ export interface MlpKernelLayout {
   readonly d: number;
 }
 
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
 interface MlpExports {
   memory: WasmMemory;
   heapBase(): number;
@@ -36,7 +26,6 @@ interface MlpExports {
   decreaseOneHidden(desc: number, cdesc: number, rows: number, eta: number): void;
 }
 
-const PAGE_BYTES = 65536;
 const MODE_LOSS = 0;
 const MODE_GRADIENT = 1;
 const MODE_LOSS_GRADIENT = 2;
@@ -45,53 +34,16 @@ const MODE_CORRECT = 3;
 /** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
 const D = { layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11, sizes: 16 } as const;
 
-const WASM_CANDIDATES = [
-  new URL('./mlp-kernels.wasm', import.meta.url),
-  new URL('../../dist/src/backends/mlp-kernels.wasm', import.meta.url),
-];
+const loader = wasmModuleLoader('mlp-kernels.wasm');
+const loadModule = (): CompiledModule | undefined => loader.load();
 
-interface CompiledModule {
-  module: object;
-  api: WasmApi;
-}
-
-let compiled: CompiledModule | undefined;
-let unavailableReason: string | undefined;
-
-function loadModule(): CompiledModule | undefined {
-  if (compiled || unavailableReason !== undefined) return compiled;
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) {
-    unavailableReason = 'WebAssembly is not available in this runtime';
-    return undefined;
-  }
-  for (const url of WASM_CANDIDATES) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(url);
-    } catch {
-      continue;
-    }
-    compiled = { module: new api.Module(bytes), api };
-    return compiled;
-  }
-  unavailableReason = `mlp-kernels.wasm not found (looked at ${WASM_CANDIDATES.map((u) => u.pathname).join(', ')}); run npm run build`;
-  return undefined;
-}
-
-/** Whether the mlp kernels can be used; when not, `mlpWasmUnavailableReason()` says why. */
+/** Whether the kernels can be used; when not, `mlpWasmUnavailableReason()` says why. */
 export function mlpWasmAvailable(): boolean {
   return loadModule() !== undefined;
 }
 
 export function mlpWasmUnavailableReason(): string | undefined {
-  loadModule();
-  return unavailableReason;
-}
-
-function allOnes(values: Float64Array): boolean {
-  for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
-  return true;
+  return loader.reason();
 }
 
 interface ShardInstance {
@@ -142,9 +94,7 @@ function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64
     top += size;
   }
   const memory = exports.memory;
-  const have = memory.buffer.byteLength / PAGE_BYTES;
-  const need = Math.ceil(top / PAGE_BYTES);
-  if (need > have) memory.grow(need - have);
+  ensureMemory(memory, top);
   const buffer = memory.buffer;
 
   const desc = new Int32Array(buffer, ptr.desc, descEntries);

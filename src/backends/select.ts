@@ -8,12 +8,7 @@
  * only when a larger input arrives; the typed-array views are remade then (they would detach) and
  * are otherwise reused, so a call allocates nothing.
  */
-import { readFileSync } from 'node:fs';
-
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
+import { wasmModuleLoader } from './wasm-module.js';
 
 interface SelectExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
@@ -24,10 +19,7 @@ interface SelectExports {
 
 const PAGE_BYTES = 65536;
 
-const WASM_CANDIDATES = [
-  new URL('./select-kernels.wasm', import.meta.url),
-  new URL('../../dist/src/backends/select-kernels.wasm', import.meta.url),
-];
+const loader = wasmModuleLoader('select-kernels.wasm');
 
 /** Top-k of one Float64Array prefix, by |key| or by key; see the kernel's header for the order. */
 export class WasmTopK {
@@ -103,18 +95,9 @@ let shared: WasmTopK | undefined | null = null;
 export function wasmTopK(): WasmTopK | undefined {
   if (shared !== null) return shared;
   shared = undefined;
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) return undefined;
-  for (const url of WASM_CANDIDATES) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(url);
-    } catch {
-      continue;
-    }
-    const instance = new api.Instance(new api.Module(bytes), {});
-    shared = new WasmTopK(instance.exports as unknown as SelectExports);
-    break;
-  }
+  const compiled = loader.load();
+  if (!compiled) return undefined;
+  const instance = new compiled.api.Instance(compiled.module, {});
+  shared = new WasmTopK(instance.exports as unknown as SelectExports);
   return shared;
 }

@@ -59,6 +59,28 @@ export interface LogregKernels {
   dispose(): void;
 }
 
+/**
+ * The data terms of the one-hidden-layer `mlp` (spec §2) for all n shards, computed by a backend:
+ * every call is one pass over every shard (all shards in one dispatch). Inputs float64, rounded to
+ * the backend's precision; outputs float64. The regulariser is the caller's.
+ */
+export interface MlpKernels {
+  readonly label: BackendLabel;
+  readonly workers: number;
+  /** Parameter count (the length of x). */
+  readonly d: number;
+  /**
+   * out[i] = Σ_r w_r ∇ softplus(−b_r z(a_r; x)) over shard i's rows, with w_r = 1/N_i, or, given
+   * `rowWeights` (one per row of shard i, in the concatenated order of the shards), those weights.
+   * lossTerms[r] (length N, all shards' rows concatenated) = softplus(−b_r z(a_r; x)).
+   */
+  evaluate(x: Float64Array, out: readonly Float64Array[] | undefined, lossTerms: Float64Array, rowWeights?: Float64Array): void;
+  /** First concatenated row of each shard (length n + 1). */
+  readonly rowOffset: Int32Array;
+  /** Releases the device resources. Idempotent. */
+  dispose(): void;
+}
+
 /** Top-k selection support: the k-th largest |v_j| computed by a backend. */
 export interface TopKKernels {
   readonly label: BackendLabel;

@@ -11,19 +11,8 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
-import { readFileSync } from 'node:fs';
+import { allOnes, ensureMemory, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
-
-/** The subset of the WebAssembly JS API used here (the TS lib in use does not declare it). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
-
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
 
 /** Exports of csr-kernels.wasm used here; pointers are byte offsets into `memory` (see csr.ts on colAddr/rowAddr). */
 interface KernelExports {
@@ -57,60 +46,17 @@ type CoordinateDecrease = (
   d: number, colPtr: number, rowIdx: number, signedValues: number, v: number, eta: number, colSum: number,
 ) => void;
 
-const PAGE_BYTES = 65536;
 
-/**
- * Where the compiled module may be: next to this file (the normal case, dist/src/backends/), or,
- * when this file runs from source through tsx, in the build output of the same checkout.
- */
-const WASM_CANDIDATES = [
-  new URL('./csr-kernels.wasm', import.meta.url),
-  new URL('../../dist/src/backends/csr-kernels.wasm', import.meta.url),
-];
+const loader = wasmModuleLoader('csr-kernels.wasm');
+const loadModule = (): CompiledModule | undefined => loader.load();
 
-interface CompiledModule {
-  module: object;
-  api: WasmApi;
-}
-
-let compiled: CompiledModule | undefined;
-let unavailableReason: string | undefined;
-
-function loadModule(): CompiledModule | undefined {
-  if (compiled || unavailableReason !== undefined) return compiled;
-  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) {
-    unavailableReason = 'WebAssembly is not available in this runtime';
-    return undefined;
-  }
-  for (const url of WASM_CANDIDATES) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(url);
-    } catch {
-      continue;
-    }
-    compiled = { module: new api.Module(bytes), api };
-    return compiled;
-  }
-  unavailableReason = `csr-kernels.wasm not found (looked at ${WASM_CANDIDATES.map((u) => u.pathname).join(', ')}); run npm run build`;
-  return undefined;
-}
-
-/** Whether the wasm kernels can be used; when not, `wasmUnavailableReason()` says why. */
+/** Whether the kernels can be used; when not, `wasmUnavailableReason()` says why. */
 export function wasmKernelsAvailable(): boolean {
   return loadModule() !== undefined;
 }
 
 export function wasmUnavailableReason(): string | undefined {
-  loadModule();
-  return unavailableReason;
-}
-
-/** True when every stored value is exactly 1 (binary features): the kernels then skip the value loads. */
-function allOnes(values: Float64Array): boolean {
-  for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
-  return true;
+  return loader.reason();
 }
 
 /**
@@ -135,9 +81,7 @@ function instantiate(
     top += size;
   }
   const memory = exports.memory;
-  const have = memory.buffer.byteLength / PAGE_BYTES;
-  const need = Math.ceil(top / PAGE_BYTES);
-  if (need > have) memory.grow(need - have);
+  ensureMemory(memory, top);
   return { exports, ptr };
 }
 

@@ -9,6 +9,8 @@ import { GpuBackend, GpuUnavailableError, type RowLayout } from '../backends/gpu
 import type { BackendLabel, GpuMode } from '../backends/types.js';
 import { LogregProblem } from '../problems/logreg.js';
 import { checkGpuGradients, GpuLogregProblem, logregShardData, type GradientCheck } from '../problems/logreg-gpu.js';
+import { MlpProblem } from '../problems/mlp.js';
+import { checkGpuMlpGradients, GpuMlpProblem } from '../problems/mlp-gpu.js';
 import type { Problem } from '../problems/types.js';
 
 export interface GpuRunOptions {
@@ -21,7 +23,7 @@ export interface GpuRunOptions {
 }
 
 export interface GpuRun {
-  readonly problem: GpuLogregProblem;
+  readonly problem: GpuLogregProblem | GpuMlpProblem;
   readonly backend: GpuBackend;
   /** The CSV's backend, device, precision. */
   readonly label: BackendLabel;
@@ -37,8 +39,13 @@ export interface GpuRun {
  * gradients at x0 break the accuracy contract. The caller disposes `backend` after the run.
  */
 export async function prepareGpuRun(reference: Problem, x0: Float64Array, options: GpuRunOptions): Promise<GpuRun> {
-  if (!(reference instanceof LogregProblem)) {
-    throw new UsageError(`--backend gpu: problem ${reference.name} has no gpu kernels yet (logreg and logreg-nonconvex have); use --backend cpu`);
+  if (!(reference instanceof LogregProblem || reference instanceof MlpProblem)) {
+    throw new UsageError(`--backend gpu: problem ${reference.name} has no gpu kernels yet (logreg, logreg-nonconvex and mlp have); use --backend cpu`);
+  }
+  if (reference instanceof MlpProblem && reference.hidden.length !== 1) {
+    throw new UsageError(
+      `--hidden ${reference.hidden.join(',')}: --backend gpu has mlp kernels for one hidden layer only (e.g. --hidden 32); use --backend cpu for deeper networks`,
+    );
   }
   let backend: GpuBackend;
   try {
@@ -50,12 +57,27 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
   try {
     const refusal = backend.refusal(options.allowSoftware);
     if (refusal) throw new UsageError(refusal);
-    const kernels = backend.logregKernels(logregShardData(reference), { layout: options.layout });
-    const problem = new GpuLogregProblem(reference, kernels);
-    const check = checkGpuGradients(problem, x0);
+    let problem: GpuLogregProblem | GpuMlpProblem;
+    let check: GradientCheck;
+    let what: string;
+    if (reference instanceof MlpProblem) {
+      const sizes = reference.layout.sizes;
+      const kernels = backend.mlpKernels(
+        reference.workers.map((w) => ({ A: w.A, b: w.b })),
+        { inputs: sizes[0], hidden: sizes[1], params: reference.d },
+      );
+      problem = new GpuMlpProblem(reference, kernels);
+      check = checkGpuMlpGradients(problem, x0);
+      what = `mlp ${sizes.join(' → ')}, imp-a scores in float64`;
+    } else {
+      const kernels = backend.logregKernels(logregShardData(reference), { layout: options.layout });
+      problem = new GpuLogregProblem(reference, kernels);
+      check = checkGpuGradients(problem, x0);
+      what = `${kernels.layout.toUpperCase()} rows`;
+    }
     const { selected } = backend;
     const log = [
-      `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${kernels.layout.toUpperCase()} rows`,
+      `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${what}`,
       ...selected.skipped.map((s) => `gpu backend: skipped ${s}`),
       `gpu backend: gradients at x⁰ within ${check.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${check.tolerance.toExponential(0)}), ${check.maxRelativeError.toExponential(2)} relative to the largest entry`,
       ...backend.takeWarnings().map((w) => `gpu.js: ${w}`),

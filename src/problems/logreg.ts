@@ -6,6 +6,7 @@
  * its own non-zeros. Scratch buffers are allocated in the constructor (or once, lazily, for the
  * structures only some callers need: the CSC copy for importance (a), the curvature for Newton).
  */
+import { meanGradient, meanLoss } from './workers-mean.js';
 import { DcompError } from '../core/errors.js';
 import { declare, OptionError, real, type OptionDecl } from '../core/options.js';
 import type { CsrMatrix, LabeledData } from '../data/types.js';
@@ -416,23 +417,11 @@ export class LogregProblem implements Problem {
   }
 
   loss(x: Float64Array): number {
-    let s = 0;
-    for (const w of this.workers) s += w.loss(x);
-    return s / this.workers.length;
+    return meanLoss(this.workers, x);
   }
 
   gradient(x: Float64Array, out: Float64Array): number {
-    const workers = this.workers;
-    const d = this.d;
-    let s = workers[0].gradient(x, out);
-    const g = this.scratch;
-    for (let i = 1; i < workers.length; i++) {
-      s += workers[i].gradient(x, g);
-      for (let j = 0; j < d; j++) out[j] += g[j];
-    }
-    const inv = 1 / workers.length;
-    if (workers.length > 1) for (let j = 0; j < d; j++) out[j] *= inv;
-    return s * inv;
+    return meanGradient(this.workers, x, out, this.scratch);
   }
 
   accuracy(x: Float64Array, data?: LabeledData): number {

@@ -14,6 +14,7 @@
  * time without changing any unit's order of additions. Rows are processed one at a time; the
  * first-layer weight gradient accumulates transposed (input-major) and is transposed back at the end.
  */
+import { meanGradient, meanLoss } from './workers-mean.js';
 import { DcompError } from '../core/errors.js';
 import { declare, integerList, OptionError, real, type OptionDecl, type OptionValues } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
@@ -760,23 +761,11 @@ export class MlpProblem implements Problem {
   }
 
   loss(x: Float64Array): number {
-    let s = 0;
-    for (const w of this.workers) s += w.loss(x);
-    return s / this.workers.length;
+    return meanLoss(this.workers, x);
   }
 
   gradient(x: Float64Array, out: Float64Array): number {
-    const workers = this.workers;
-    const d = this.d;
-    let s = workers[0].gradient(x, out);
-    const g = this.scratch;
-    for (let i = 1; i < workers.length; i++) {
-      s += workers[i].gradient(x, g);
-      for (let j = 0; j < d; j++) out[j] += g[j];
-    }
-    const inv = 1 / workers.length;
-    if (workers.length > 1) for (let j = 0; j < d; j++) out[j] *= inv;
-    return s * inv;
+    return meanGradient(this.workers, x, out, this.scratch);
   }
 
   accuracy(x: Float64Array, data?: LabeledData): number {

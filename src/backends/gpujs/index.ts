@@ -8,13 +8,13 @@
  * after they were built and checked after every call, see program.ts), `device` the adapter or
  * renderer (` (software)` for llvmpipe and friends), `precision` float32.
  */
-import type { BackendLabel, GpuMode, LogregKernels, LogregShardData, TopKKernels } from '../types.js';
+import type { BackendLabel, GpuMode, LogregKernels, LogregShardData, MlpKernels, TopKKernels } from '../types.js';
 import { WorkerSession } from './bridge.js';
 export { shutdownGpuWorker } from './bridge.js';
 import { probeInChild } from './probe.js';
 import { gpuLabel, softwareRefusal, type SelectedDevice } from './label.js';
 import { ellLayout, packShards, type PackedShards } from './layout.js';
-import type { RowLayout } from './program.js';
+import type { MlpShape, RowLayout } from './program.js';
 import type { InitResult, OpenResult, ProbeResult, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 export type { SelectedDevice } from './label.js';
@@ -91,6 +91,21 @@ export class GpuBackend {
     };
     const init = this.worker.call<InitResult>({ op: 'logreg.init', packed, layout, shared: vectors });
     return new GpuLogregKernels(this.worker, this.label, packed, layout, vectors, init, () => this.dispose());
+  }
+
+  /** Uploads the shards and builds the one-hidden-layer mlp kernels (each run once, and checked). */
+  mlpKernels(shards: readonly LogregShardData[], shape: MlpShape): GpuMlpKernels {
+    this.checkOpen();
+    const packed = packShards(shards);
+    const vectors: SharedVectors = {
+      x: shared(4 * shape.params),
+      v: shared(4),
+      weights: shared(4 * packed.totalRows),
+      rows: shared(4),
+      out: shared(4 * (packed.workers * shape.params + 2 * packed.totalRows)),
+    };
+    const init = this.worker.call<InitResult>({ op: 'mlp.init', packed, shape, shared: vectors });
+    return new GpuMlpKernels(this.worker, this.label, packed, shape, vectors, init, () => this.dispose());
   }
 
   /** The top-k threshold kernel for vectors of up to `capacity` entries. */
@@ -327,5 +342,73 @@ export class GpuTopKKernels implements TopKKernels {
     }
     if (!found) return { threshold: Number.NaN, greater: 0 };
     return { threshold, greater };
+  }
+}
+
+export class GpuMlpKernels implements MlpKernels {
+  readonly workers: number;
+  readonly d: number;
+  readonly rowOffset: Int32Array;
+  /** "kernel: class" for every kernel built, and the time building and warming them took. */
+  readonly built: InitResult;
+  private readonly totalRows: number;
+  private readonly x: Float32Array;
+  private readonly weights: Float32Array;
+  private readonly out: Float32Array;
+
+  constructor(
+    private readonly worker: WorkerSession,
+    readonly label: BackendLabel,
+    packed: PackedShards,
+    shape: MlpShape,
+    vectors: SharedVectors,
+    init: InitResult,
+    private readonly onDispose: () => void,
+  ) {
+    this.workers = packed.workers;
+    this.d = shape.params;
+    this.rowOffset = packed.rowOffset;
+    this.totalRows = packed.totalRows;
+    this.built = init;
+    this.x = new Float32Array(vectors.x);
+    this.weights = new Float32Array(vectors.weights);
+    this.out = new Float32Array(vectors.out);
+  }
+
+  evaluate(x: Float64Array, out: readonly Float64Array[] | undefined, lossTerms: Float64Array, rowWeights?: Float64Array): void {
+    const d = this.d;
+    if (x.length < d) throw new RangeError(`gpu backend: x has ${x.length} entries, expected ${d}`);
+    if (out && out.length !== this.workers) throw new RangeError(`gpu backend: ${out.length} output vectors for ${this.workers} shards`);
+    const N = this.totalRows;
+    for (let j = 0; j < d; j++) this.x[j] = x[j];
+    if (rowWeights) {
+      if (rowWeights.length < N) throw new RangeError(`gpu backend: ${rowWeights.length} row weights for ${N} rows`);
+      for (let r = 0; r < N; r++) this.weights[r] = rowWeights[r];
+    }
+    this.worker.call<number>({ op: 'mlp.evaluate', weighted: rowWeights !== undefined, gradients: out !== undefined });
+    const src = this.out;
+    if (out) {
+      for (let i = 0; i < this.workers; i++) {
+        const g = out[i];
+        const base = i * d;
+        for (let j = 0; j < d; j++) g[j] = src[base + j];
+      }
+    }
+    const base = this.workers * d + N;
+    for (let r = 0; r < N; r++) lossTerms[r] = src[base + r];
+  }
+
+  /** The row coefficients c_r (N values) of the last evaluate (for accuracy measurements). */
+  lastRowCoefficients(out: Float64Array): void {
+    const base = this.workers * this.d;
+    for (let r = 0; r < this.totalRows; r++) out[r] = this.out[base + r];
+  }
+
+  takeWarnings(): string[] {
+    return this.worker.takeWarnings();
+  }
+
+  dispose(): void {
+    this.onDispose();
   }
 }

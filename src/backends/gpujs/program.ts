@@ -11,6 +11,7 @@ import {
   shardLossArguments, shardRowCoefficients,
 } from './kernels.js';
 import { ellLayout, type PackedShards } from './layout.js';
+import { mlpGradients, mlpHiddenPre, mlpRowTerms } from './mlp-kernels.js';
 
 /** Row layouts of the margin kernel (docs/backends.md has the measurements behind the default). */
 export type RowLayout = 'csr' | 'ell';
@@ -236,5 +237,78 @@ export class TopKProgram {
 
   destroy(): void {
     this.count.kernel.destroy();
+  }
+}
+
+/** Shape of a one-hidden-layer mlp (the layout of x: W₁, b₁, w₂, b₂; see mlp-kernels.ts). */
+export interface MlpShape {
+  readonly inputs: number;
+  readonly hidden: number;
+  readonly params: number;
+}
+
+/** The mlp kernels (one hidden layer) for one packed set of shards, all shards per dispatch. */
+export class MlpProgram {
+  readonly runner: KernelRunner;
+  private readonly x: Float32Array;
+  private readonly fullWeights: Float32Array;
+  private readonly pre: NamedKernel;
+  private readonly terms: NamedKernel;
+  private readonly grads: NamedKernel;
+
+  constructor(device: OpenedDevice, readonly packed: PackedShards, readonly shape: MlpShape) {
+    const p = packed;
+    const { inputs, hidden, params } = shape;
+    if (p.d !== inputs) throw new RangeError(`gpu backend: mlp shards have ${p.d} columns, the network ${inputs} inputs`);
+    if (params !== hidden * inputs + 2 * hidden + 1) throw new RangeError(`gpu backend: mlp ${inputs} → ${hidden} → 1 has ${hidden * inputs + 2 * hidden + 1} parameters, not ${params}`);
+    if (p.totalRows * hidden >= 2 ** 24 || p.workers * params >= 2 ** 24) {
+      throw new RangeError(`gpu backend: mlp cells (rows × hidden ${p.totalRows * hidden}, workers × parameters ${p.workers * params}) must stay below 2^24`);
+    }
+    this.runner = new KernelRunner(device);
+    this.x = new Float32Array(params);
+    this.fullWeights = p.rowScale;
+    const layout = { inputs, hidden, params, bias1: hidden * inputs, w2: hidden * inputs + hidden, bias2: hidden * inputs + 2 * hidden };
+    this.pre = this.runner.make('mlp hidden pre-activations (all shards)', mlpHiddenPre, {
+      output: [p.totalRows * hidden], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength),
+      constants: { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, ...layout },
+    });
+    this.terms = this.runner.make('mlp row terms: c_r and losses (all shards)', mlpRowTerms, {
+      output: [2 * p.totalRows], loopMaxIterations: Math.max(1, hidden),
+      constants: { labels: p.labels, totalRows: p.totalRows, ...layout },
+    });
+    this.grads = this.runner.make('mlp gradients (all shards)', mlpGradients, {
+      output: [p.workers * params], loopMaxIterations: Math.max(1, p.maxColumnLength, p.maxShardRows),
+      constants: { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, shardStart: Float32Array.from(p.rowOffset), ...layout },
+    });
+  }
+
+  private loadX(x: Float32Array): Float32Array {
+    this.x.set(x.subarray(0, this.shape.params));
+    return this.x;
+  }
+
+  /** Row terms at x: c_r (weights w_r, default 1/N_i) then the N loss terms. */
+  async rowTerms(x: Float32Array, weights: Float32Array | null): Promise<{ pre: unknown; terms: Float32Array }> {
+    const xs = this.loadX(x);
+    const pre = await this.runner.run(this.pre, xs);
+    const terms = await this.runner.runFlat(this.terms, pre, xs, weights ?? this.fullWeights);
+    return { pre, terms };
+  }
+
+  /** The data-term gradients of every shard (n·d, shard-major) and the row terms (2N). */
+  async evaluate(x: Float32Array, weights: Float32Array | null): Promise<{ gradients: Float32Array; terms: Float32Array }> {
+    const { pre, terms } = await this.rowTerms(x, weights);
+    const gradients = await this.runner.runFlat(this.grads, pre, terms, this.x);
+    return { gradients, terms };
+  }
+
+  /** Builds and runs every kernel once, so that build failures show here. */
+  async warmUp(): Promise<string[]> {
+    await this.evaluate(new Float32Array(this.shape.params), null);
+    return [this.pre, this.terms, this.grads].map((k) => `${k.name}: ${k.kernel.kernel?.constructor?.name ?? 'unknown'}`);
+  }
+
+  destroy(): void {
+    for (const k of [this.pre, this.terms, this.grads]) k.kernel.destroy();
   }
 }

@@ -2,7 +2,7 @@
 import type { GpuMode } from '../types.js';
 import type { SelectedDevice } from './label.js';
 import type { PackedShards } from './layout.js';
-import type { RowLayout } from './program.js';
+import type { MlpShape, RowLayout } from './program.js';
 
 export interface TimingSample {
   /** What was timed, e.g. "row coefficients (CSR)". */
@@ -50,6 +50,9 @@ export type Request =
   | { op: 'logreg.rowCoefficients' }
   | { op: 'logreg.columnSums' }
   | { op: 'logreg.coordinateDecrease'; worker: number; eta: number }
+  | { op: 'mlp.init'; packed: PackedShards; shape: MlpShape; shared: SharedVectors }
+  /** mlp: out = [n·d data-term gradients | N row coefficients c_r | N loss terms] (gradients: false leaves the first n·d as they were). */
+  | { op: 'mlp.evaluate'; weighted: boolean; gradients: boolean }
   | { op: 'topk.init'; capacity: number; shared: SharedVectors }
   | { op: 'topk.countLarger'; length: number }
   /** Times a kernel in the worker at the x in shared memory (the top-k kernel: at v). */

@@ -15,7 +15,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { openDevice, type OpenedDevice } from './device.js';
-import { LogregProgram, TopKProgram } from './program.js';
+import { LogregProgram, MlpProgram, TopKProgram } from './program.js';
 import type { Reply, Request, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 interface WorkerInit {
@@ -46,6 +46,7 @@ class Session {
   device: OpenedDevice | undefined;
   logreg: { program: LogregProgram; vectors: Vectors } | undefined;
   topk: { program: TopKProgram; vectors: Vectors } | undefined;
+  mlp: { program: MlpProgram; vectors: Vectors } | undefined;
 
   requireDevice(): OpenedDevice {
     if (!this.device) throw new Error('gpu backend: no device opened');
@@ -57,6 +58,11 @@ class Session {
     return this.logreg;
   }
 
+  requireMlp(): { program: MlpProgram; vectors: Vectors } {
+    if (!this.mlp) throw new Error('gpu backend: mlp kernels not initialised');
+    return this.mlp;
+  }
+
   requireTopK(): { program: TopKProgram; vectors: Vectors } {
     if (!this.topk) throw new Error('gpu backend: top-k kernel not initialised');
     return this.topk;
@@ -65,6 +71,8 @@ class Session {
   close(): void {
     this.logreg?.program.destroy();
     this.topk?.program.destroy();
+    this.mlp?.program.destroy();
+    this.mlp = undefined;
     this.logreg = undefined;
     this.topk = undefined;
     this.device = undefined;
@@ -183,6 +191,30 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
     case 'logreg.coordinateDecrease': {
       const { program, vectors } = session.requireLogreg();
       return publish(vectors, await program.coordinateDecrease(req.worker, vectors.x, vectors.v, req.eta));
+    }
+    case 'mlp.init': {
+      session.mlp?.program.destroy();
+      session.mlp = undefined;
+      const t0 = performance.now();
+      const program = new MlpProgram(session.requireDevice(), req.packed, req.shape);
+      const kernels = await program.warmUp();
+      session.mlp = { program, vectors: views(req.shared) };
+      return { result: { kernels, buildMs: performance.now() - t0 } };
+    }
+    case 'mlp.evaluate': {
+      const { program, vectors } = session.requireMlp();
+      const weights = req.weighted ? vectors.weights : null;
+      const gradientsLength = program.packed.workers * program.shape.params;
+      const needed = gradientsLength + 2 * program.packed.totalRows;
+      if (needed > vectors.out.length) throw new Error(`gpu backend: mlp results of ${needed} values do not fit the shared buffer (${vectors.out.length})`);
+      if (req.gradients) {
+        const { gradients, terms } = await program.evaluate(vectors.x, weights);
+        vectors.out.set(gradients);
+        vectors.out.set(terms, gradientsLength);
+      } else {
+        vectors.out.set((await program.rowTerms(vectors.x, weights)).terms, gradientsLength);
+      }
+      return { result: needed };
     }
     case 'topk.init': {
       session.topk?.program.destroy();
