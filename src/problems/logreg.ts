@@ -187,7 +187,7 @@ export class LogregShard implements LocalObjective {
       const end = rowPtr[r + 1];
       for (let k = rowPtr[r]; k < end; k++) dot += values[k] * x[colIdx[k]];
       const z = -b[r] * dot; // the loss term is softplus(−m)
-      sum += z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+      sum += softplus(z);
     }
     return sum * this.invRows + this.regulariserValue(x);
   }
@@ -331,7 +331,7 @@ export class LogregShard implements LocalObjective {
           sum -= Math.log1p(rowSigma[r] * em);
         } else {
           const z = p[r] + u;
-          sum += rowSoftplus[r] - (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+          sum += rowSoftplus[r] - softplus(z);
         }
       }
       out[j] = sum * invRows + this.regulariserDecrease(x[j], delta);

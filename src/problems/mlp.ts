@@ -14,6 +14,7 @@
  * time without changing any unit's order of additions. Rows are processed one at a time; the
  * first-layer weight gradient accumulates transposed (input-major) and is transposed back at the end.
  */
+import { softplus as softplusOf } from './logreg.js';
 import { meanGradient, meanLoss } from './workers-mean.js';
 import { DcompError } from '../core/errors.js';
 import { declare, integerList, OptionError, real, type OptionDecl, type OptionValues } from '../core/options.js';
@@ -311,7 +312,7 @@ export class MlpShard extends MlpForward implements LocalObjective {
     let sum = 0;
     for (let r = 0; r < this.rows; r++) {
       const p = -b[r] * this.forwardRow(this.A, r, x);
-      sum += p > 0 ? p + Math.log1p(Math.exp(-p)) : Math.log1p(Math.exp(p));
+      sum += softplusOf(p);
     }
     return sum * this.invRows + this.regulariserValue(x);
   }
@@ -478,7 +479,7 @@ export class MlpShard extends MlpForward implements LocalObjective {
       if (u === 0) return 0;
       if (u <= 1 && u >= -1) return -Math.log1p(sigma[r] * (em === em ? em : Math.expm1(u)));
       const q = p[r] + u;
-      return softplus[r] - (q > 0 ? q + Math.log1p(Math.exp(-q)) : Math.log1p(Math.exp(q)));
+      return softplus[r] - softplusOf(q);
     };
     // steps[u] = η·v of the parameter of unit u; expPlus/Minus[u] = expm1(±w_u·steps[u]) (both-active, a = 1).
     const prepareUnits = (stride: number, first: number): void => {
@@ -563,7 +564,7 @@ export class MlpShard extends MlpForward implements LocalObjective {
       if (u === 0) return 0;
       if (u <= 1 && u >= -1) return -Math.log1p(sigma[r] * Math.expm1(u));
       const q = p[r] + u;
-      return softplus[r] - (q > 0 ? q + Math.log1p(Math.exp(-q)) : Math.log1p(Math.exp(q)));
+      return softplus[r] - softplusOf(q);
     };
     // Logit change of row r when unit u of hidden layer l (0-based) has its pre-activation moved by dPre.
     const logitChange = (r: number, l: number, u: number, dPre: number): number => {
