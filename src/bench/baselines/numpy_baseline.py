@@ -282,7 +282,7 @@ def gtopk_step(prob, s, op):
     n, k = prob.n, op["k"]
     E = s["E"]
     E += op["step"] * prob.local_gradients(s["x"])
-    U, _ = topk_rows(E, k)  # leaves: each worker's top-k of acc_i, as dense rows
+    U, own = topk_rows(E, k)  # leaves: each worker's top-k of acc_i, as dense rows; own = their supports
     stride = 1
     while stride < n:  # recursive halving: node i receives from i + stride
         lower = np.arange(0, n - stride, 2 * stride)
@@ -291,7 +291,10 @@ def gtopk_step(prob, s, op):
         stride *= 2
     mask = U[0] != 0
     s["x"][mask] -= U[0][mask] / n
-    E[:, mask] = 0.0  # acc_i - acc_i * gMask
+    # spec v2 (the authors' code): acc_i - s_i * gMask, only each worker's own selected values on gMask
+    rows = np.arange(n)[:, None]
+    hit = mask[own]
+    E[np.broadcast_to(rows, own.shape)[hit], own[hit]] = 0.0
 
 
 METHODS = {
