@@ -8,7 +8,7 @@
  * The module imports exp and log1p from the host's Math: the same functions the JS reference loop
  * calls, which makes the kernel's results bitwise the reference's.
  */
-import { allOnes, ensureMemory, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
+import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
@@ -82,20 +82,8 @@ function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64
   };
   const exports = new api.Instance(module, { env: { exp: Math.exp, log1p: Math.log1p } }).exports as unknown as MlpExports;
   // 16-byte alignment for the kernel's two-lane loads and stores
-  let top = exports.heapBase();
-  const ptr: Record<string, number> = {};
-  for (const [name, size] of Object.entries(bytes)) {
-    if (size === 0) {
-      ptr[name] = 0;
-      continue;
-    }
-    top = Math.ceil(top / 16) * 16;
-    ptr[name] = top;
-    top += size;
-  }
-  const memory = exports.memory;
-  ensureMemory(memory, top);
-  const buffer = memory.buffer;
+  const ptr = layOut(exports.memory, exports.heapBase(), bytes, 16);
+  const buffer = exports.memory.buffer;
 
   const desc = new Int32Array(buffer, ptr.desc, descEntries);
   desc[D.layers] = layers;

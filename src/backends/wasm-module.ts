@@ -77,3 +77,24 @@ export function allOnes(values: Float64Array): boolean {
   for (let k = 0; k < values.length; k++) if (values[k] !== 1) return false;
   return true;
 }
+
+/**
+ * Lays out one `align`-byte-aligned array per entry of `bytes` (sizes in bytes; 0 gets offset 0,
+ * i.e. "absent") after `heapBase`, grows `memory` to hold them (once, before any view exists) and
+ * returns the offsets by name.
+ */
+export function layOut(memory: WasmMemory, heapBase: number, bytes: Readonly<Record<string, number>>, align: number): Record<string, number> {
+  let top = heapBase;
+  const ptr: Record<string, number> = {};
+  for (const [name, size] of Object.entries(bytes)) {
+    if (size === 0) {
+      ptr[name] = 0;
+      continue;
+    }
+    top = Math.ceil(top / align) * align;
+    ptr[name] = top;
+    top += size;
+  }
+  ensureMemory(memory, top);
+  return ptr;
+}

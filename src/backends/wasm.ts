@@ -11,7 +11,7 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
-import { allOnes, ensureMemory, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
+import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
 /** Exports of csr-kernels.wasm used here; pointers are byte offsets into `memory` (see csr.ts on colAddr/rowAddr). */
@@ -69,20 +69,7 @@ function instantiate(
   bytes: Record<string, number>,
 ): { exports: KernelExports; ptr: Record<string, number> } {
   const exports = new api.Instance(module, {}).exports as unknown as KernelExports;
-  let top = exports.heapBase();
-  const ptr: Record<string, number> = {};
-  for (const [name, size] of Object.entries(bytes)) {
-    if (size === 0) {
-      ptr[name] = 0;
-      continue;
-    }
-    top = Math.ceil(top / 8) * 8;
-    ptr[name] = top;
-    top += size;
-  }
-  const memory = exports.memory;
-  ensureMemory(memory, top);
-  return { exports, ptr };
+  return { exports, ptr: layOut(exports.memory, exports.heapBase(), bytes, 8) };
 }
 
 /** Byte sizes of a CSR copy and its labels (one f64 of padding, read by a two-row sweep); `values` is absent (0) for binary matrices. */

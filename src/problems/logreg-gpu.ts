@@ -11,9 +11,8 @@
  * a point array is treated as shared once two different workers have asked at it. Both routes run
  * the same arithmetic, so they give the same bits.
  */
-import { DcompError } from '../core/errors.js';
+import { checkAgainstReference, type GradientCheck } from './gpu-check.js';
 import type { LabeledData } from '../data/types.js';
-import { maxRelativeError } from '../backends/accuracy.js';
 import type { BackendLabel, LogregKernels, LogregShardData } from '../backends/types.js';
 import { sigmoid, type LogregProblem, type LogregShard } from './logreg.js';
 import type { LocalObjective, Problem, Smoothness } from './types.js';
@@ -50,16 +49,6 @@ export function gradientTermScale(shard: LogregShard, x: Float64Array): number {
 }
 
 /** max_j |a_j − r_j| / scale (NaN when any entry is NaN). */
-function scaledError(a: Float64Array, r: Float64Array, scale: number): number {
-  let diff = 0;
-  for (let j = 0; j < r.length; j++) {
-    const e = Math.abs(a[j] - r[j]);
-    if (Number.isNaN(e)) return Number.NaN;
-    if (e > diff) diff = e;
-  }
-  return scale > 0 ? diff / scale : diff === 0 ? 0 : Number.POSITIVE_INFINITY;
-}
-
 /** The shards of a float64 logreg problem, as the backend kernels take them. */
 export function logregShardData(problem: LogregProblem): LogregShardData[] {
   return problem.workers.map((w) => ({ A: w.A, b: w.b }));
@@ -239,15 +228,7 @@ export class GpuLogregShard implements LocalObjective {
   }
 }
 
-export interface GradientCheck {
-  /** Largest error over the workers relative to the terms' magnitude (see GPU_GRADIENT_TOLERANCE). */
-  readonly maxScaledError: number;
-  /** The same difference relative to the largest gradient entry (maxRelativeError), for the record. */
-  readonly maxRelativeError: number;
-  /** The worker where it occurred. */
-  readonly worker: number;
-  readonly tolerance: number;
-}
+export type { GradientCheck };
 
 /**
  * The accuracy contract of `--backend gpu`: at x (the first iterate), every worker's float32
@@ -256,30 +237,6 @@ export interface GradientCheck {
  * tolerance when it is not. Costs one float64 gradient and one gpu gradient per worker.
  */
 export function checkGpuGradients(problem: GpuLogregProblem, x: Float64Array, tolerance = GPU_GRADIENT_TOLERANCE): GradientCheck {
-  const d = problem.d;
-  const g32 = new Float64Array(d);
-  const g64 = new Float64Array(d);
-  let worst = 0;
-  let worstRelative = 0;
-  let worker = 0;
-  for (let i = 0; i < problem.workers.length; i++) {
-    problem.workers[i].gradientOnly(x, g32);
-    const ref = problem.reference.workers[i];
-    ref.gradient(x, g64);
-    const e = scaledError(g32, g64, gradientTermScale(ref, x));
-    worstRelative = Math.max(worstRelative, maxRelativeError(g32, g64));
-    if (!(e <= worst)) {
-      worst = e;
-      worker = i;
-      if (Number.isNaN(e)) break;
-    }
-  }
-  if (!(worst <= tolerance)) {
-    throw new DcompError(
-      `gpu backend (${problem.label.backend} on ${problem.label.device}): the float32 gradient of worker ${worker} differs from ` +
-        `the float64 one by ${worst.toExponential(2)} of the summed terms' magnitude, beyond the tolerance ${tolerance.toExponential(0)}; ` +
-        'the device computed a wrong result. Use --backend cpu (docs/backends.md, "Accuracy contract")',
-    );
-  }
-  return { maxScaledError: worst, maxRelativeError: worstRelative, worker, tolerance };
+  const reference = problem.reference.workers;
+  return checkAgainstReference(problem.workers, reference, x, problem.label, 'gradient', tolerance, (i) => ({ scale: gradientTermScale(reference[i], x) }));
 }

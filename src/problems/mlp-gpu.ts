@@ -11,10 +11,10 @@
  * and a minibatch gradient (row weights, zero outside the batch) each cost a pass over all shards.
  * imp-a's coordinateDecrease runs on the float64 reference (no kernel for it yet).
  */
+import { checkAgainstReference, type GradientCheck } from './gpu-check.js';
 import { DcompError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { LabeledData } from '../data/types.js';
-import { maxRelativeError } from '../backends/accuracy.js';
 import type { BackendLabel, MlpKernels } from '../backends/types.js';
 import type { MlpProblem, MlpShard } from './mlp.js';
 import type { LocalObjective, Problem } from './types.js';
@@ -309,14 +309,8 @@ export class GpuMlpShard implements LocalObjective {
   }
 }
 
-export interface MlpGradientCheck {
-  /** Largest error over the workers relative to the terms' magnitude (see GPU_MLP_GRADIENT_TOLERANCE). */
-  readonly maxScaledError: number;
-  /** The same difference relative to the largest gradient entry, for the record. */
-  readonly maxRelativeError: number;
-  readonly worker: number;
-  readonly tolerance: number;
-}
+/** The accuracy contract's result for the mlp (the same as logreg's). */
+export type MlpGradientCheck = GradientCheck;
 
 /**
  * The accuracy contract of `--backend gpu` for mlp: at x (the first iterate) every worker's float32
@@ -326,40 +320,9 @@ export interface MlpGradientCheck {
  * Throws a DcompError (exit 1) naming the worker, the error and the tolerance when it is not.
  */
 export function checkGpuMlpGradients(problem: GpuMlpProblem, x: Float64Array, tolerance = GPU_MLP_GRADIENT_TOLERANCE): MlpGradientCheck {
-  const d = problem.d;
-  const g32 = new Float64Array(d);
-  const g64 = new Float64Array(d);
-  let worst = 0;
-  let worstRelative = 0;
-  let worker = 0;
-  for (let i = 0; i < problem.workers.length; i++) {
-    problem.workers[i].gradientOnly(x, g32);
-    const ref = problem.reference.workers[i];
-    ref.gradient(x, g64);
-    const { scale, kinkAllowance } = mlpCheckBounds(problem.reference, ref, x);
-    let diff = 0;
-    for (let j = 0; j < d; j++) {
-      const e = Math.abs(g32[j] - g64[j]) - kinkAllowance[j];
-      if (Number.isNaN(e)) {
-        diff = Number.NaN;
-        break;
-      }
-      if (e > diff) diff = e;
-    }
-    const e = scale > 0 ? diff / scale : diff === 0 ? 0 : Number.POSITIVE_INFINITY;
-    worstRelative = Math.max(worstRelative, maxRelativeError(g32, g64));
-    if (!(e <= worst)) {
-      worst = e;
-      worker = i;
-      if (Number.isNaN(e)) break;
-    }
-  }
-  if (!(worst <= tolerance)) {
-    throw new DcompError(
-      `gpu backend (${problem.label.backend} on ${problem.label.device}): the float32 mlp gradient of worker ${worker} differs from ` +
-        `the float64 one by ${worst.toExponential(2)} of the summed terms' magnitude, beyond the tolerance ${tolerance.toExponential(0)}; ` +
-        'the device computed a wrong result. Use --backend cpu (docs/backends.md, "Accuracy contract")',
-    );
-  }
-  return { maxScaledError: worst, maxRelativeError: worstRelative, worker, tolerance };
+  const reference = problem.reference;
+  return checkAgainstReference(problem.workers, reference.workers, x, problem.label, 'mlp gradient', tolerance, (i) => {
+    const { scale, kinkAllowance } = mlpCheckBounds(reference, reference.workers[i], x);
+    return { scale, allowance: kinkAllowance };
+  });
 }
