@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dcomp, tempDir } from './bench-cli-helpers.js';
+import { parseCsvRecords } from '../src/report/read-csv.js';
 
 const cache = tempDir('dcomp-run-gpu-cache-');
 const installed = (() => {
@@ -21,9 +22,8 @@ const installed = (() => {
 })();
 
 function rows(csv: string): Record<string, string>[] {
-  const [header, ...lines] = csv.trimEnd().split('\n');
-  const cols = header.split(',');
-  return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [cols[i], v])));
+  const [header, ...records] = parseCsvRecords(csv).map((r) => r.cells);
+  return records.map((cells) => Object.fromEntries(cells.map((v, i) => [header[i], v])));
 }
 
 const RUN = ['run', '--dataset', 'mushrooms', '--method', 'ef21', '--compressor', 'topk', '--k', '10', '--workers', '4', '--iters', '20', '--log-every', '5'];
@@ -105,9 +105,38 @@ test('--problem mlp --backend gpu --gpu-mode webasm: rows say gpujs:WebAssemblyK
   assert.notEqual(g[5].loss, cpu[5].loss, 'the float32 trajectory is not the float64 one');
 });
 
-test('--problem mlp --hidden 64,32 --backend gpu exits 2 naming --hidden', () => {
-  const r = dcomp([...MLP, '--hidden', '64,32', '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
-  assert.equal(r.status, 2);
+test('--problem mlp --hidden 16,8 --backend gpu --gpu-mode webasm --allow-software-gpu: a two-layer net runs, rows say gpujs:WebAssemblyKernel/float32', () => {
+  const deep = [...MLP, '--hidden', '16,8'];
+  const gpu = dcomp([...deep, '--backend', 'gpu', '--gpu-mode', 'webasm', '--allow-software-gpu'], cache);
+  if (!installed) {
+    assert.equal(gpu.status, 2);
+    assert.match(gpu.stderr, /gpu\.js is not installed/);
+    return;
+  }
+  assert.equal(gpu.status, 0, gpu.stderr);
+  assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel on .*, float32, mlp 112 → 16 → 8 → 1/);
+  assert.match(gpu.stderr, /gradients at x⁰ within .* \(tolerance 1e-4\)/);
+  const cpu = rows(dcomp(deep, cache).stdout);
+  const g = rows(gpu.stdout);
+  assert.equal(g.length, 6);
+  assert.equal(g.length, cpu.length);
+  for (let i = 0; i < g.length; i++) {
+    assert.equal(g[i].backend, 'gpujs:WebAssemblyKernel');
+    assert.equal(g[i].precision, 'float32');
+    assert.doesNotMatch(g[i].device, /\(software\)/);
+    assert.equal(g[i].problem, 'mlp');
+    for (const col of ['loss', 'grad_norm_sq']) {
+      const rel = Math.abs(Number(g[i][col]) - Number(cpu[i][col])) / Number(cpu[i][col]);
+      assert.ok(rel < 1e-5, `row ${i}: ${col} ${g[i][col]} vs cpu ${cpu[i][col]}`);
+    }
+  }
+  assert.equal(g[0].loss, cpu[0].loss, 'iteration 0 is the same float64 evaluation at the same x⁰');
+  assert.notEqual(g[5].loss, cpu[5].loss, 'the float32 trajectory is not the float64 one');
+});
+
+test('--problem mlp --backend gpu with a layer beyond 2^24 cells exits 2 naming --hidden', () => {
+  const r = dcomp([...MLP, '--hidden', '8,2100', '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
+  assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /--hidden 64,32: --backend gpu has mlp kernels for one hidden layer only/);
+  assert.match(r.stderr, /--hidden 8,2100: on --backend gpu hidden layer 2 has 2100 units × 8124 rows = 17060400 cells, but float32 indices are exact only below 2\^24/);
 });

@@ -1,21 +1,24 @@
 /**
- * The gpu mlp (one hidden layer): the accuracy contract and the --hidden refusal on fake kernels
- * (no gpu.js), then the real kernels in every mode available here against the float64 mlp on
- * mushrooms (hidden 32, n = 4): the class that ran and the float32 error. webasm and cpu always run
- * when gpu.js is installed; WebGPU when DCOMP_EXPECT_WEBGPU is set (CI, Mesa llvmpipe). Without the
- * optional dependency (npm ci --omit=optional) the backend's clear refusal is asserted instead.
+ * The gpu mlp, any depth: the layer offsets against the reference layout, the 2^24 cell limit, the
+ * accuracy contract and its ReLU-kink allowance on fake kernels (no gpu.js), then the real kernels in
+ * every mode available here against the float64 mlp on mushrooms (hidden 32, 16,8 and 8,6,4; n = 4)
+ * and against central finite differences of the float64 loss on a tiny case: the class that ran and
+ * the float32 error. webasm and cpu always run when gpu.js is installed; WebGPU when
+ * DCOMP_EXPECT_WEBGPU is set (CI, Mesa llvmpipe). Without the optional dependency
+ * (npm ci --omit=optional) the backend's clear refusal is asserted instead.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { maxRelativeError } from '../src/backends/accuracy.js';
-import { GpuBackend, type GpuMlpKernels } from '../src/backends/gpujs/index.js';
+import { GpuBackend, mlpCellLimit, type GpuMlpKernels } from '../src/backends/gpujs/index.js';
+import { mlpLayerOffsets } from '../src/backends/gpujs/mlp-kernels.js';
 import type { BackendLabel, GpuMode, MlpKernels } from '../src/backends/types.js';
 import { prepareGpuRun } from '../src/bench/gpu-run.js';
 import { prepareGpuEnvironment } from '../src/cli/gpu.js';
 import { DcompError, UsageError } from '../src/core/errors.js';
 import { createRng } from '../src/core/rng.js';
-import { mlpSpec, type MlpProblem } from '../src/problems/mlp.js';
+import { mlpLayout, mlpSpec, type MlpProblem } from '../src/problems/mlp.js';
 import { checkGpuMlpGradients, GPU_MLP_GRADIENT_TOLERANCE, GpuMlpProblem, mlpCheckBounds } from '../src/problems/mlp-gpu.js';
 import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
 import { CLASS_OF } from './gpujs-fixtures.js';
@@ -130,12 +133,66 @@ test('a hidden pre-activation at the ReLU kink may fall on either side: the cont
   assert.throws(() => checkGpuMlpGradients(new GpuMlpProblem(reference, kernels), x), DcompError);
 });
 
-test('--backend gpu refuses an mlp with more than one hidden layer with exit 2 naming --hidden', async () => {
-  const deep = mushroomsMlp([16, 8]);
+test('the kernels lay x out as the spec (mlpLayout): layer by layer, weights (out × in, row-major) then bias', () => {
+  for (const hidden of [[32], [16, 8], [64, 32], [7, 5, 3, 2]]) {
+    const ours = mlpLayerOffsets(112, hidden);
+    const spec = mlpLayout(112, hidden);
+    assert.deepEqual(ours.sizes, spec.sizes);
+    assert.deepEqual(ours.weightOffset, spec.weightOffset);
+    assert.deepEqual(ours.biasOffset, spec.biasOffset);
+    assert.equal(ours.params, spec.d);
+  }
+  assert.equal(mlpLayerOffsets(112, [32]).params, 3649); // the spec's example
+});
+
+test('the 2^24 cell limit: a layer too wide for the rows, or too many parameters per worker, is refused with exit 2 naming --hidden', async () => {
+  assert.equal(mlpCellLimit({ inputs: 112, hidden: [64, 32] }, 8124, 20), undefined);
+  assert.match(mlpCellLimit({ inputs: 112, hidden: [16, 2100] }, 8124, 4) ?? '', /^hidden layer 2 has 2100 units × 8124 rows = 17060400 cells$/);
+  assert.match(mlpCellLimit({ inputs: 300, hidden: [4000] }, 1000, 20) ?? '', /^layer 1 has 1204000 parameters × 20 workers = 24080000 cells$/);
+  const wide = mlpSpec.create(readDataset('mushrooms', 400), { shards: contiguousShards(400, 2), values: { hidden: [4, 43000], l2: 0 } });
   await assert.rejects(
-    prepareGpuRun(deep, initialPoint(deep), { mode: 'webasm', allowSoftware: false }),
-    (err: unknown) => err instanceof UsageError && /^--hidden 16,8: .*one hidden layer only/.test((err as Error).message),
+    prepareGpuRun(wide, new Float64Array(wide.d), { mode: 'webasm', allowSoftware: false }),
+    (err: unknown) => err instanceof UsageError && /^--hidden 4,43000: on --backend gpu hidden layer 2 has 43000 units × 400 rows = 17200000 cells, .*2\^24.*--backend cpu/.test((err as Error).message),
   );
+});
+
+test('a deep net: a layer-2 pre-activation at the kink may flip, the allowance covers its terms in every layer below, and only those', () => {
+  // 3 inputs → 2 → 2 → 1; row 0's unit 0 of layer 2 sits exactly at 0
+  const tiny = denseData([[1, 0.5, 0], [0.25, 1, 1], [1, 0, 1], [0.5, 0.5, 0.5]], [1, -1, 1, -1]);
+  const reference = mlpSpec.create(tiny, { shards: [Int32Array.from([0, 1, 2, 3])], values: { hidden: [2, 2], l2: 0 } });
+  const { weightOffset, biasOffset } = reference.layout;
+  // dyadic values: every sum is exact in any order, so z₂_0 is exactly 0 for the reference too
+  const x = Float64Array.from({ length: reference.d }, (_, j) => 0.25 + 0.125 * (j % 4));
+  // layer 1 is all positive on row 0 (inputs ≥ 0, weights and biases > 0): set b₂_0 so that z₂_0(row 0) = 0
+  let z2 = 0;
+  for (let v = 0; v < 2; v++) {
+    let z1 = x[biasOffset[0] + v];
+    for (const [j, a] of [[0, 1], [1, 0.5]]) z1 += a * x[weightOffset[0] + v * 3 + j];
+    z2 += x[weightOffset[1] + v] * z1;
+  }
+  x[biasOffset[1]] = -z2;
+  x[weightOffset[2]] = 0.9; // the output weight of that unit: its δ is not small
+  const bounds = mlpCheckBounds(reference, reference.workers[0], x);
+  assert.equal(bounds.kinks, 1);
+  const kernels = new FakeMlpKernels(reference);
+  kernels.moved = x.slice();
+  kernels.moved[biasOffset[1]] += 1e-12; // the device saw z₂_0 = +1e-12 on row 0
+  const problem = new GpuMlpProblem(reference, kernels);
+  const g32 = new Float64Array(reference.d);
+  const g64 = new Float64Array(reference.d);
+  problem.workers[0].gradientOnly(x, g32);
+  reference.workers[0].gradient(x, g64);
+  // the flip moves whole terms of layer 2's unit 0 and, through δ, of layer 1
+  assert.ok(Math.abs(g32[biasOffset[1]] - g64[biasOffset[1]]) > 0.01 * bounds.scale);
+  assert.ok(Math.abs(g32[weightOffset[0]] - g64[weightOffset[0]]) > 0.01 * bounds.scale);
+  assert.ok(checkGpuMlpGradients(problem, x).maxScaledError < 1e-9);
+  // the allowance is where the flip acts: nothing for the output layer's bias, something for layer 1
+  assert.equal(bounds.kinkAllowance[biasOffset[2]], 0);
+  assert.ok(bounds.kinkAllowance[biasOffset[0]] > 0);
+  // without the flip, an error of 1e-2 of the scale on parameter 0 is caught
+  kernels.moved = undefined;
+  kernels.corruption = 1e-2 * bounds.scale + bounds.kinkAllowance[0];
+  assert.throws(() => checkGpuMlpGradients(new GpuMlpProblem(reference, kernels), x), DcompError);
 });
 
 if (!installed) {
@@ -149,12 +206,15 @@ if (!installed) {
 } else {
   const modes: Array<Exclude<GpuMode, 'auto'>> = ['webasm', 'cpu'];
   if (process.env.DCOMP_EXPECT_WEBGPU) modes.push('webgpu');
-  for (const mode of modes) defineMlpModeSuite(mode);
+  for (const mode of modes) {
+    for (const hidden of [[32], [16, 8], [8, 6, 4]]) defineMlpModeSuite(mode, hidden);
+    defineFiniteDifferenceSuite(mode);
+  }
 }
 
-function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>): void {
-  describe(`gpu mlp kernels, mode ${mode}, mushrooms 112 → 32 → 1 (n = 4)`, { concurrency: false }, () => {
-    const reference = mushroomsMlp([32], 4, 1e-3);
+function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>, hidden: number[]): void {
+  describe(`gpu mlp kernels, mode ${mode}, mushrooms 112 → ${hidden.join(' → ')} → 1 (n = 4)`, { concurrency: false }, () => {
+    const reference = mushroomsMlp(hidden, 4, 1e-3);
     const d = reference.d;
     const x0 = initialPoint(reference);
     let backend: GpuBackend;
@@ -165,7 +225,7 @@ function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>): void {
       backend = await GpuBackend.open(mode);
       kernels = backend.mlpKernels(
         reference.workers.map((w) => ({ A: w.A, b: w.b })),
-        { inputs: reference.layout.sizes[0], hidden: 32, params: d },
+        { inputs: reference.layout.sizes[0], hidden, params: d },
       );
       problem = new GpuMlpProblem(reference, kernels);
     });
@@ -174,7 +234,7 @@ function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>): void {
     test('every kernel ran as the mode class, and the rows say so', () => {
       assert.equal(problem.label.backend, `gpujs:${CLASS_OF[mode]}`);
       assert.equal(problem.label.precision, 'float32');
-      assert.equal(kernels.built.kernels.length, 3);
+      assert.equal(kernels.built.kernels.length, 3 * hidden.length + 2, kernels.built.kernels.join('; '));
       for (const line of kernels.built.kernels) assert.match(line, new RegExp(`: ${CLASS_OF[mode]}$`));
     });
 
@@ -229,4 +289,50 @@ function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>): void {
       assert.ok(maxRelativeError(full, g64) < 1e-4);
     });
   });
+}
+
+/** Central differences of the float64 loss against the float32 gradients, 2 and 3 hidden layers, a tiny dense case. */
+function defineFiniteDifferenceSuite(mode: Exclude<GpuMode, 'auto'>): void {
+  const rows = Array.from({ length: 10 }, (_, r) => Array.from({ length: 5 }, (_, j) => ((r * 7 + j * 3) % 5 === 0 ? 0 : Math.sin(r + 2 * j + 1))));
+  const labels = rows.map((_, r) => (r % 3 === 0 ? 1 : -1));
+  const tiny = denseData(rows, labels);
+  for (const hidden of [[4, 3], [4, 3, 3]]) {
+    test(`mode ${mode}, 5 → ${hidden.join(' → ')} → 1: float32 gradients match central differences of the float64 loss`, async () => {
+      const reference = mlpSpec.create(tiny, { shards: contiguousShards(10, 2), values: { hidden, l2: 0.01 } });
+      const d = reference.d;
+      const x = new Float64Array(d);
+      reference.initialize(createRng(3, 'init'), x);
+      for (let j = 0; j < d; j++) x[j] += 0.05 * Math.cos(5 * j); // non-zero biases
+      const backend = await GpuBackend.open(mode);
+      try {
+        const kernels = backend.mlpKernels(reference.workers.map((w) => ({ A: w.A, b: w.b })), { inputs: 5, hidden, params: d });
+        for (const line of kernels.built.kernels) assert.match(line, new RegExp(`: ${CLASS_OF[mode]}$`));
+        const problem = new GpuMlpProblem(reference, kernels);
+        for (let i = 0; i < 2; i++) {
+          assert.equal(mlpCheckBounds(reference, reference.workers[i], x).kinks, 0, 'no pre-activation at a kink');
+          const g32 = new Float64Array(d);
+          const g64 = new Float64Array(d);
+          problem.workers[i].gradientOnly(x, g32);
+          reference.workers[i].gradient(x, g64);
+          const fd = new Float64Array(d);
+          const step = 1e-6;
+          const xs = x.slice();
+          for (let j = 0; j < d; j++) {
+            xs[j] = x[j] + step;
+            const up = reference.workers[i].loss(xs);
+            xs[j] = x[j] - step;
+            const down = reference.workers[i].loss(xs);
+            xs[j] = x[j];
+            fd[j] = (up - down) / (2 * step);
+          }
+          assert.ok(maxRelativeError(g64, fd) < 1e-7, `worker ${i}: float64 vs differences ${maxRelativeError(g64, fd)}`);
+          const e = maxRelativeError(g32, fd);
+          assert.ok(e < 1e-5, `worker ${i}: float32 vs differences ${e}`);
+          assert.ok(maxRelativeError(g32, g64) < 1e-5 && maxRelativeError(g32, g64) > 0, 'float32, not float64');
+        }
+      } finally {
+        backend.dispose();
+      }
+    });
+  }
 }

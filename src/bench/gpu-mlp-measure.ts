@@ -1,6 +1,7 @@
 /**
- * `npm run gpu-mlp-measure -- <mode> <file>…`: the mlp rows of docs/backends.md for one gpu.js mode
- * on the given LIBSVM files (hidden 32, n = 20 workers, iid split seed 0), as markdown on stdout:
+ * `npm run gpu-mlp-measure -- <mode> [--hidden 16,8] <file>…`: the mlp rows of docs/backends.md for one
+ * gpu.js mode on the given LIBSVM files (hidden 32 unless --hidden, n = 20 workers, iid split seed 0),
+ * as markdown on stdout:
  * the largest relative error (max |a − r| / max |r|) of each kernel's output against float64 at two
  * points, x⁰ (the seeded He initialisation, seed 0) and the iterate after 100 float64 gd steps
  * (γ = 0.5), and the time of one all-shards pass (every worker's gradient at a fresh x, from the
@@ -16,10 +17,9 @@ import { createRng } from '../core/rng.js';
 import { readLibsvmFile } from '../data/libsvm.js';
 import { splitShards } from '../data/split.js';
 import { mlpSpec } from '../problems/mlp.js';
-import { checkGpuMlpGradients, GpuMlpProblem } from '../problems/mlp-gpu.js';
+import { checkGpuMlpGradients, GpuMlpProblem, mlpCheckBounds } from '../problems/mlp-gpu.js';
 
 const WORKERS = 20;
-const HIDDEN = 32;
 
 function sigmoid(p: number): number {
   if (p > 0) return 1 / (1 + Math.exp(-p));
@@ -53,11 +53,11 @@ function timeIt(call: (rep: number) => void): string {
   return `${ms(quantile(samples, 0.5))} (${ms(quantile(samples, 0.1)).replace(/ .*/, '')}–${ms(quantile(samples, 0.9))})`;
 }
 
-async function measure(mode: Exclude<GpuMode, 'auto'>, file: string): Promise<string[]> {
+async function measure(mode: Exclude<GpuMode, 'auto'>, hidden: number[], file: string): Promise<string[]> {
   const data = await readLibsvmFile(file);
   const name = basename(file);
   const shards = splitShards(data, WORKERS, 'iid', createRng(0, 'split'));
-  const reference = mlpSpec.create(data, { shards, values: { hidden: [HIDDEN], l2: 0 } });
+  const reference = mlpSpec.create(data, { shards, values: { hidden, l2: 0 } });
   const d = reference.d;
   const x0 = new Float64Array(d);
   reference.initialize(createRng(0, 'init'), x0);
@@ -70,7 +70,7 @@ async function measure(mode: Exclude<GpuMode, 'auto'>, file: string): Promise<st
   const backend = await GpuBackend.open(mode);
   try {
     const sizes = reference.layout.sizes;
-    const kernels = backend.mlpKernels(reference.workers.map((w) => ({ A: w.A, b: w.b })), { inputs: sizes[0], hidden: HIDDEN, params: d });
+    const kernels = backend.mlpKernels(reference.workers.map((w) => ({ A: w.A, b: w.b })), { inputs: sizes[0], hidden, params: d });
     const problem = new GpuMlpProblem(reference, kernels);
     const N = reference.totalRows;
     const outs = reference.workers.map(() => new Float64Array(d));
@@ -101,12 +101,15 @@ async function measure(mode: Exclude<GpuMode, 'auto'>, file: string): Promise<st
         w.gradient(x, g);
         eGrad = Math.max(eGrad, maxRelativeError(outs[i], g));
       }
-      note('row coefficients c_r (forward through both layers)', maxRelativeError(c32, c64), at);
+      note('row coefficients c_r (forward through every layer)', maxRelativeError(c32, c64), at);
       note('loss terms softplus(−b_r z_r)', maxRelativeError(terms, t64), at);
       note('local gradients ∇f_i, all shards (one pass)', eGrad, at);
       note('∇f_i, error / summed terms (the contract, tolerance 1e-4)', checkGpuMlpGradients(problem, x).maxScaledError, at);
     }
-    const rows = [...worst].map(([kernel, { e, at }]) => `| ${name} | ${mode} | ${kernel} | ${e.toExponential(1)} (${at}) |`);
+    const net = sizes.join(' → ');
+    const rows = [...worst].map(([kernel, { e, at }]) => `| ${name} | ${net} | ${mode} | ${kernel} | ${e.toExponential(1)} (${at}) |`);
+    const kinks = reference.workers.reduce((k, w) => k + mlpCheckBounds(reference, w, x0).kinks, 0);
+    rows.push(`| ${name} | ${net} | ${mode} | pre-activations at a ReLU kink at x⁰ (all shards) | ${kinks} |`);
     const x = x0.slice();
     const gpu = timeIt((rep) => {
       x[0] = x0[0] + 1e-6 * (rep + 2); // a fresh point each time
@@ -115,16 +118,21 @@ async function measure(mode: Exclude<GpuMode, 'auto'>, file: string): Promise<st
     const cpu = timeIt(() => {
       for (const w of reference.workers) w.gradientOnly(x, g);
     });
-    rows.push(`| ${name} | ${mode} | time of one all-shards pass: gpu ${gpu}, float64 cpu ${cpu} | |`);
+    rows.push(`| ${name} | ${net} | ${mode} | time of one all-shards pass: gpu ${gpu}, float64 cpu ${cpu} | |`);
     return rows;
   } finally {
     backend.dispose();
   }
 }
 
-const [mode, ...files] = process.argv.slice(2) as [Exclude<GpuMode, 'auto'>, ...string[]];
-if (!mode || files.length === 0) {
-  process.stderr.write('usage: npm run gpu-mlp-measure -- <webgpu|gl|webasm|cpu> <libsvm file>...\n');
+const [mode, ...rest] = process.argv.slice(2) as [Exclude<GpuMode, 'auto'>, ...string[]];
+let hidden = [32];
+if (rest[0] === '--hidden') {
+  hidden = (rest[1] ?? '').split(',').map(Number);
+  rest.splice(0, 2);
+}
+if (!mode || rest.length === 0 || !hidden.every((h) => Number.isInteger(h) && h >= 1)) {
+  process.stderr.write('usage: npm run gpu-mlp-measure -- <webgpu|gl|webasm|cpu> [--hidden 16,8] <libsvm file>...\n');
   process.exit(2);
 }
-for (const file of files) process.stdout.write(`${(await measure(mode, file)).join('\n')}\n`);
+for (const file of rest) process.stdout.write(`${(await measure(mode, hidden, file)).join('\n')}\n`);

@@ -5,7 +5,7 @@
  * (src/cli/gpu.ts) first, since the device libraries read the process environment.
  */
 import { UsageError } from '../core/errors.js';
-import { GpuBackend, GpuUnavailableError, type RowLayout } from '../backends/gpujs/index.js';
+import { GpuBackend, GpuUnavailableError, mlpCellLimit, type RowLayout } from '../backends/gpujs/index.js';
 import type { BackendLabel, GpuMode } from '../backends/types.js';
 import { LogregProblem } from '../problems/logreg.js';
 import { checkGpuGradients, GpuLogregProblem, logregShardData, type GradientCheck } from '../problems/logreg-gpu.js';
@@ -42,10 +42,14 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
   if (!(reference instanceof LogregProblem || reference instanceof MlpProblem)) {
     throw new UsageError(`--backend gpu: problem ${reference.name} has no gpu kernels yet (logreg, logreg-nonconvex and mlp have); use --backend cpu`);
   }
-  if (reference instanceof MlpProblem && reference.hidden.length !== 1) {
-    throw new UsageError(
-      `--hidden ${reference.hidden.join(',')}: --backend gpu has mlp kernels for one hidden layer only (e.g. --hidden 32); use --backend cpu for deeper networks`,
-    );
+  if (reference instanceof MlpProblem) {
+    const shape = { inputs: reference.layout.sizes[0], hidden: reference.hidden, params: reference.d };
+    const tooLarge = mlpCellLimit(shape, reference.totalRows, reference.workers.length);
+    if (tooLarge) {
+      throw new UsageError(
+        `--hidden ${reference.hidden.join(',')}: on --backend gpu ${tooLarge}, but float32 indices are exact only below 2^24 = 16777216; use smaller layers, fewer --workers, or --backend cpu`,
+      );
+    }
   }
   let backend: GpuBackend;
   try {
@@ -64,7 +68,7 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
       const sizes = reference.layout.sizes;
       const kernels = backend.mlpKernels(
         reference.workers.map((w) => ({ A: w.A, b: w.b })),
-        { inputs: sizes[0], hidden: sizes[1], params: reference.d },
+        { inputs: sizes[0], hidden: reference.hidden, params: reference.d },
       );
       problem = new GpuMlpProblem(reference, kernels);
       check = checkGpuMlpGradients(problem, x0);

@@ -1,5 +1,5 @@
 /**
- * The `mlp` problem on a float32 backend (`--backend gpu`), one hidden layer: the Problem and
+ * The `mlp` problem on a float32 backend (`--backend gpu`), any number of hidden layers: the Problem and
  * LocalObjective interfaces over MlpKernels (src/backends/types.ts), with the float64 MlpProblem kept
  * beside it as the reference of the accuracy contract and for what is not a hot loop (accuracy,
  * initialisation, the regulariser, which is O(d)).
@@ -34,72 +34,134 @@ function sigmoid64(p: number): number {
   return e / (1 + e);
 }
 
-/** Offsets of W₁, b₁, w₂, b₂ in x for a one-hidden-layer network (spec §2 layout). */
-function oneHidden(problem: MlpProblem): { p: number; h: number; bias1: number; w2: number; bias2: number } {
-  const { sizes, biasOffset, weightOffset } = problem.layout;
-  if (sizes.length !== 3) throw new RangeError(`gpu mlp: one hidden layer expected, the network has ${sizes.length - 2}`);
-  return { p: sizes[0], h: sizes[1], bias1: biasOffset[0], w2: weightOffset[1], bias2: biasOffset[1] };
-}
-
 /**
- * A hidden pre-activation within this share of its summed terms' magnitude (|b₁_u| + Σ_k |a_k W₁[u,k]|)
- * of 0 is at a ReLU kink for float32: rounding (≤ ~(k+1)·2^-24 of that magnitude) may put it on either
- * side, and then its row's terms of W₁[u,·] and b₁_u are in one gradient and not in the other.
+ * A hidden pre-activation within this share of its summed terms' magnitude of 0 is at a ReLU kink for
+ * float32: rounding (≤ ~(k+1)·2^-24 of that magnitude) may put it on either side, and then the terms
+ * that pass through its derivative (its row's terms of the unit's weights and bias, and of every layer
+ * below through δ) are in one gradient and not in the other. The magnitude of a pre-activation is
+ * |b_u| + Σ_v |W[u,v]|·m_v, m_v = |a_v| for the inputs and, for a hidden unit below, its own magnitude
+ * when it is active or at a kink (0 when inactive): the float32 error of the whole forward chain.
  */
 export const RELU_KINK_MARGIN = 1e-5;
 
 export interface MlpCheckBounds {
-  /** max_s (|λx_s| + Σ_r |∂ softplus(−b_r z_r)/∂x_s| / N_i): the magnitude the float32 gradient adds up. */
+  /** max_s (|λx_s| + Σ_r |∂ softplus(−b_r z_r)/∂x_s|⁺ / N_i): the magnitude the float32 gradient adds up. */
   readonly scale: number;
-  /** Per parameter: Σ |term| over the rows at a ReLU kink (RELU_KINK_MARGIN), which float32 may drop or add. */
+  /** Per parameter: the most its row terms can change when pre-activations at a ReLU kink (RELU_KINK_MARGIN) flip. */
   readonly kinkAllowance: Float64Array;
   /** Hidden pre-activations found at a kink. */
   readonly kinks: number;
 }
 
-/** The scale and kink allowances of a one-hidden-layer shard's gradient at x (float64, O(nnz·h)). */
+/**
+ * The scale and kink allowances of a shard's gradient at x, any depth (float64, about one gradient's
+ * work). |∂/∂x_s|⁺ is the derivative with every product through the chain taken in absolute value
+ * (|δ_l| = [z_l > 0] |W_{l+1}|ᵀ|δ_{l+1}|, |δ_out| = |c_r|), so float32 summation errors anywhere in
+ * the backward pass are relative to it. A unit at a kink may take or drop its whole δ̃ (the
+ * pre-mask value, bounded by |W_{l+1}|ᵀ(|δ_{l+1}| + Δ_{l+1})); that change Δ_l travels down through
+ * |W_l|ᵀ to the layers below, and every parameter's allowance is Σ_r Δ·(its input's magnitude).
+ * For one hidden layer this is the rows at a kink times |w₂_u c_r| (and |a_rj| for W₁[u, j]).
+ */
 export function mlpCheckBounds(problem: MlpProblem, shard: MlpShard, x: Float64Array): MlpCheckBounds {
-  const { p, h, bias1, w2, bias2 } = oneHidden(problem);
+  const { sizes, weightOffset, biasOffset } = problem.layout;
+  const L = sizes.length - 2;
+  const p = sizes[0];
   const d = problem.d;
   const { A, b } = shard;
   const s = new Float64Array(d);
   const allowance = new Float64Array(d);
   for (let j = 0; j < d; j++) s[j] = Math.abs(shard.lambda * x[j]);
-  const z = new Float64Array(h);
-  const size = new Float64Array(h);
+  const z = sizes.slice(1, L + 1).map((n) => new Float64Array(n));
+  const size = sizes.slice(1, L + 1).map((n) => new Float64Array(n));
+  const kink = sizes.slice(1, L + 1).map((n) => new Uint8Array(n));
+  const delta = sizes.slice(1, L + 1).map((n) => new Float64Array(n));
+  const change = sizes.slice(1, L + 1).map((n) => new Float64Array(n));
   const inv = 1 / A.rows;
   let kinks = 0;
+  const w0 = weightOffset[0];
   for (let r = 0; r < A.rows; r++) {
     const start = A.rowPtr[r];
     const end = A.rowPtr[r + 1];
-    for (let u = 0; u < h; u++) {
-      let v = x[bias1 + u];
-      let m = Math.abs(v);
-      for (let k = start; k < end; k++) {
-        const t = A.values[k] * x[u * p + A.colIdx[k]];
-        v += t;
-        m += Math.abs(t);
+    // forward: pre-activations, their magnitudes, kinks
+    for (let l = 0; l < L; l++) {
+      const nIn = sizes[l];
+      const zl = z[l];
+      const ml = size[l];
+      const kl = kink[l];
+      for (let u = 0; u < sizes[l + 1]; u++) {
+        let v = x[biasOffset[l] + u];
+        let m = Math.abs(v);
+        const row = weightOffset[l] + u * nIn;
+        if (l === 0) {
+          for (let k = start; k < end; k++) {
+            const t = A.values[k] * x[row + A.colIdx[k]];
+            v += t;
+            m += Math.abs(t);
+          }
+        } else {
+          const below = z[l - 1];
+          const belowSize = size[l - 1];
+          const belowKink = kink[l - 1];
+          for (let q = 0; q < nIn; q++) {
+            if (below[q] > 0) v += x[row + q] * below[q];
+            if (below[q] > 0 || belowKink[q]) m += Math.abs(x[row + q]) * belowSize[q];
+          }
+        }
+        zl[u] = v;
+        ml[u] = m;
+        kl[u] = m > 0 && Math.abs(v) <= RELU_KINK_MARGIN * m ? 1 : 0;
+        kinks += kl[u];
       }
-      z[u] = v;
-      size[u] = m;
     }
-    let logit = x[bias2];
-    for (let u = 0; u < h; u++) if (z[u] > 0) logit += x[w2 + u] * z[u];
+    const top = z[L - 1];
+    const wOut = weightOffset[L];
+    let logit = x[biasOffset[L]];
+    for (let u = 0; u < sizes[L]; u++) if (top[u] > 0) logit += x[wOut + u] * top[u];
     const c = Math.abs(sigmoid64(-b[r] * logit)) * inv;
-    s[bias2] += c;
-    for (let u = 0; u < h; u++) {
-      const atKink = Math.abs(z[u]) <= RELU_KINK_MARGIN * size[u];
-      if (!(z[u] > 0) && !atKink) continue;
-      const cu = c * Math.abs(x[w2 + u]);
-      if (atKink) {
-        kinks++;
-        allowance[bias1 + u] += cu;
-        for (let k = start; k < end; k++) allowance[u * p + A.colIdx[k]] += cu * Math.abs(A.values[k]);
-        if (!(z[u] > 0)) continue;
+    // output layer: its terms do not pass through a kink
+    s[biasOffset[L]] += c;
+    for (let u = 0; u < sizes[L]; u++) if (top[u] > 0) s[wOut + u] += c * top[u];
+    // backward, top hidden layer down: |δ_l| (scale), Δ_l (kink changes)
+    for (let l = L - 1; l >= 0; l--) {
+      const n = sizes[l + 1];
+      const m = sizes[l + 2];
+      const wAbove = weightOffset[l + 1];
+      for (let v = 0; v < n; v++) {
+        let nominal = 0;
+        let moved = 0;
+        for (let u = 0; u < m; u++) {
+          const w = Math.abs(x[wAbove + u * n + v]);
+          nominal += w * (l === L - 1 ? c : delta[l + 1][u]);
+          if (l < L - 1) moved += w * change[l + 1][u];
+        }
+        const active = z[l][v] > 0;
+        delta[l][v] = active ? nominal : 0;
+        change[l][v] = kink[l][v] ? nominal + moved : active ? moved : 0;
       }
-      s[w2 + u] += c * z[u];
-      s[bias1 + u] += cu;
-      for (let k = start; k < end; k++) s[u * p + A.colIdx[k]] += cu * Math.abs(A.values[k]);
+      // this hidden layer's weights and bias
+      const nIn = sizes[l];
+      for (let u = 0; u < n; u++) {
+        const du = delta[l][u];
+        const cu = change[l][u];
+        if (du === 0 && cu === 0) continue;
+        s[biasOffset[l] + u] += du;
+        allowance[biasOffset[l] + u] += cu;
+        const row = weightOffset[l] + u * nIn;
+        if (l === 0) {
+          for (let k = start; k < end; k++) {
+            const a = Math.abs(A.values[k]);
+            s[w0 + u * p + A.colIdx[k]] += du * a;
+            allowance[w0 + u * p + A.colIdx[k]] += cu * a;
+          }
+        } else {
+          const below = z[l - 1];
+          for (let q = 0; q < nIn; q++) {
+            if (!(below[q] > 0)) continue;
+            s[row + q] += du * below[q];
+            allowance[row + q] += cu * below[q];
+          }
+        }
+      }
     }
   }
   let max = 0;
@@ -136,7 +198,6 @@ export class GpuMlpProblem implements Problem {
     readonly reference: MlpProblem,
     readonly kernels: MlpKernels,
   ) {
-    oneHidden(reference);
     if (kernels.workers !== reference.workers.length || kernels.d !== reference.d) {
       throw new RangeError(`gpu mlp: kernels for ${kernels.workers}×${kernels.d}, problem ${reference.workers.length}×${reference.d}`);
     }

@@ -21,6 +21,7 @@ export type { SelectedDevice } from './label.js';
 export { softwareRefusal, isSoftwareRendererName, deviceLabel } from './label.js';
 export type { ProbeResult, TimingSample, TimedKernel } from './protocol.js';
 export type { RowLayout } from './program.js';
+export { mlpCellLimit } from './mlp-kernels.js';
 
 /** `auto` picks ELL when rows are nearly uniform in length (padding ≤ this), else CSR (docs/backends.md). */
 export const ELL_MAX_PADDING = 1.2;
@@ -93,7 +94,7 @@ export class GpuBackend {
     return new GpuLogregKernels(this.worker, this.label, packed, layout, vectors, init, () => this.dispose());
   }
 
-  /** Uploads the shards and builds the one-hidden-layer mlp kernels (each run once, and checked). */
+  /** Uploads the shards and builds the mlp kernels, any depth (each run once, and checked). */
   mlpKernels(shards: readonly LogregShardData[], shape: MlpShape): GpuMlpKernels {
     this.checkOpen();
     const packed = packShards(shards);
@@ -396,6 +397,12 @@ export class GpuMlpKernels implements MlpKernels {
     }
     const base = this.workers * d + N;
     for (let r = 0; r < N; r++) lossTerms[r] = src[base + r];
+  }
+
+  /** Each kernel timed on its own in the worker at x (dcomp perf --backend gpu). */
+  timeKernels(x: Float64Array, reps: number): TimingSample[] {
+    for (let j = 0; j < this.d; j++) this.x[j] = x[j];
+    return this.worker.call<TimingSample[]>({ op: 'mlp.time', reps });
   }
 
   /** The row coefficients c_r (N values) of the last evaluate (for accuracy measurements). */

@@ -4,6 +4,7 @@
  * gpu.js replaces a kernel that fails to build or run by a CPU kernel with only a console warning,
  * and that must never pass for a GPU result, so a kernel whose class is not the device's throws.
  */
+import { performance } from 'node:perf_hooks';
 import type { GpuJsKernel, GpuJsKernelSettings } from './api.js';
 import type { OpenedDevice } from './device.js';
 import {
@@ -11,7 +12,9 @@ import {
   shardLossArguments, shardRowCoefficients,
 } from './kernels.js';
 import { ellLayout, type PackedShards } from './layout.js';
-import { mlpGradients, mlpHiddenPre, mlpRowTerms } from './mlp-kernels.js';
+import {
+  mlpBackward, mlpCellLimit, mlpDenseGradients, mlpDenseLayer, mlpFirstLayer, mlpFirstLayerGradients, mlpLayerOffsets, mlpRowTerms, type MlpLayerOffsets,
+} from './mlp-kernels.js';
 
 /** Row layouts of the margin kernel (docs/backends.md has the measurements behind the default). */
 export type RowLayout = 'csr' | 'ell';
@@ -240,46 +243,89 @@ export class TopKProgram {
   }
 }
 
-/** Shape of a one-hidden-layer mlp (the layout of x: W₁, b₁, w₂, b₂; see mlp-kernels.ts). */
+/** Waits for a kernel result to exist on the host (a device-resident pipeline output is read back). */
+async function settle(result: unknown): Promise<void> {
+  if (ArrayBuffer.isView(result)) return;
+  const handle = result as { toArray?: () => unknown } | null;
+  if (handle && typeof handle.toArray === 'function') await handle.toArray();
+}
+
+/** Shape of an mlp: p inputs, the hidden widths h₁ … h_L (L ≥ 1), one logit; x laid out as in mlp-kernels.ts. */
 export interface MlpShape {
   readonly inputs: number;
-  readonly hidden: number;
+  readonly hidden: readonly number[];
   readonly params: number;
 }
 
-/** The mlp kernels (one hidden layer) for one packed set of shards, all shards per dispatch. */
+/** The mlp kernels (any depth) for one packed set of shards, all shards per dispatch (see mlp-kernels.ts). */
 export class MlpProgram {
   readonly runner: KernelRunner;
   private readonly x: Float32Array;
   private readonly fullWeights: Float32Array;
-  private readonly pre: NamedKernel;
+  private readonly offsets: MlpLayerOffsets;
+  /** Forward kernels, layer 1 … L (pipelined). */
+  private readonly forward: NamedKernel[];
   private readonly terms: NamedKernel;
-  private readonly grads: NamedKernel;
+  /** Backward kernels δ_l, index l − 1 (pipelined). */
+  private readonly backward: NamedKernel[];
+  /** Gradient kernels, layer 1 … L + 1 (the last is the output layer). */
+  private readonly grads: NamedKernel[];
+  /** Every shard's gradients, shard-major (n·d), assembled from the layers' outputs. */
+  private readonly gradients: Float32Array;
 
   constructor(device: OpenedDevice, readonly packed: PackedShards, readonly shape: MlpShape) {
     const p = packed;
-    const { inputs, hidden, params } = shape;
-    if (p.d !== inputs) throw new RangeError(`gpu backend: mlp shards have ${p.d} columns, the network ${inputs} inputs`);
-    if (params !== hidden * inputs + 2 * hidden + 1) throw new RangeError(`gpu backend: mlp ${inputs} → ${hidden} → 1 has ${hidden * inputs + 2 * hidden + 1} parameters, not ${params}`);
-    if (p.totalRows * hidden >= 2 ** 24 || p.workers * params >= 2 ** 24) {
-      throw new RangeError(`gpu backend: mlp cells (rows × hidden ${p.totalRows * hidden}, workers × parameters ${p.workers * params}) must stay below 2^24`);
-    }
+    const offsets = mlpLayerOffsets(shape.inputs, shape.hidden);
+    const { sizes, weightOffset, biasOffset } = offsets;
+    const L = sizes.length - 2;
+    if (L < 1) throw new RangeError('gpu backend: an mlp needs at least one hidden layer');
+    if (p.d !== shape.inputs) throw new RangeError(`gpu backend: mlp shards have ${p.d} columns, the network ${shape.inputs} inputs`);
+    if (shape.params !== offsets.params) throw new RangeError(`gpu backend: mlp ${sizes.join(' → ')} has ${offsets.params} parameters, not ${shape.params}`);
+    const tooLarge = mlpCellLimit(shape, p.totalRows, p.workers);
+    if (tooLarge) throw new RangeError(`gpu backend: ${tooLarge}, but float32 indices are exact only below 2^24`);
     this.runner = new KernelRunner(device);
-    this.x = new Float32Array(params);
+    this.offsets = offsets;
+    this.x = new Float32Array(shape.params);
     this.fullWeights = p.rowScale;
-    const layout = { inputs, hidden, params, bias1: hidden * inputs, w2: hidden * inputs + hidden, bias2: hidden * inputs + 2 * hidden };
-    this.pre = this.runner.make('mlp hidden pre-activations (all shards)', mlpHiddenPre, {
-      output: [p.totalRows * hidden], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength),
-      constants: { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, ...layout },
-    });
+    this.gradients = new Float32Array(p.workers * shape.params);
+    const N = p.totalRows;
+    const layer = (l: number) => ({ inputs: sizes[l], units: sizes[l + 1], weights: weightOffset[l], bias: biasOffset[l] });
+    const shardStart = Float32Array.from(p.rowOffset);
+    const shardLoop = Math.max(1, p.maxShardRows);
+    this.forward = [
+      this.runner.make('mlp forward, layer 1 (all shards)', mlpFirstLayer, {
+        output: [N * sizes[1]], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength),
+        constants: { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, ...layer(0) },
+      }),
+    ];
+    for (let l = 1; l < L; l++) {
+      this.forward.push(this.runner.make(`mlp forward, layer ${l + 1} (all shards)`, mlpDenseLayer, {
+        output: [N * sizes[l + 1]], pipeline: true, loopMaxIterations: Math.max(1, sizes[l]), constants: layer(l),
+      }));
+    }
     this.terms = this.runner.make('mlp row terms: c_r and losses (all shards)', mlpRowTerms, {
-      output: [2 * p.totalRows], loopMaxIterations: Math.max(1, hidden),
-      constants: { labels: p.labels, totalRows: p.totalRows, ...layout },
+      output: [2 * N], loopMaxIterations: Math.max(1, sizes[L]), constants: { labels: p.labels, totalRows: N, ...layer(L) },
     });
-    this.grads = this.runner.make('mlp gradients (all shards)', mlpGradients, {
-      output: [p.workers * params], loopMaxIterations: Math.max(1, p.maxColumnLength, p.maxShardRows),
-      constants: { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, shardStart: Float32Array.from(p.rowOffset), ...layout },
-    });
+    this.backward = [];
+    for (let l = 1; l <= L; l++) {
+      this.backward.push(this.runner.make(`mlp backward δ, layer ${l} (all shards)`, mlpBackward, {
+        output: [N * sizes[l]], pipeline: true, loopMaxIterations: Math.max(1, sizes[l + 1]),
+        constants: { units: sizes[l], aboveUnits: sizes[l + 1], weights: weightOffset[l] },
+      }));
+    }
+    this.grads = [
+      this.runner.make('mlp gradients, layer 1 (all shards)', mlpFirstLayerGradients, {
+        output: [p.workers * sizes[1] * (sizes[0] + 1)], loopMaxIterations: Math.max(1, p.maxColumnLength, p.maxShardRows),
+        constants: { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, shardStart, layerParams: sizes[1] * (sizes[0] + 1), ...layer(0) },
+      }),
+    ];
+    for (let l = 1; l <= L; l++) {
+      const name = l === L ? 'output layer' : `layer ${l + 1}`;
+      this.grads.push(this.runner.make(`mlp gradients, ${name} (all shards)`, mlpDenseGradients, {
+        output: [p.workers * sizes[l + 1] * (sizes[l] + 1)], loopMaxIterations: shardLoop,
+        constants: { shardStart, layerParams: sizes[l + 1] * (sizes[l] + 1), ...layer(l) },
+      }));
+    }
   }
 
   private loadX(x: Float32Array): Float32Array {
@@ -287,28 +333,86 @@ export class MlpProgram {
     return this.x;
   }
 
-  /** Row terms at x: c_r (weights w_r, default 1/N_i) then the N loss terms. */
-  async rowTerms(x: Float32Array, weights: Float32Array | null): Promise<{ pre: unknown; terms: Float32Array }> {
+  /** The forward pass and the row terms at x: every hidden layer's z_l (device) and c_r then the N loss terms. */
+  async rowTerms(x: Float32Array, weights: Float32Array | null): Promise<{ pre: unknown[]; terms: Float32Array }> {
     const xs = this.loadX(x);
-    const pre = await this.runner.run(this.pre, xs);
-    const terms = await this.runner.runFlat(this.terms, pre, xs, weights ?? this.fullWeights);
+    const pre: unknown[] = [await this.runner.run(this.forward[0], xs)];
+    for (let l = 1; l < this.forward.length; l++) pre.push(await this.runner.run(this.forward[l], pre[l - 1], xs));
+    const terms = await this.runner.runFlat(this.terms, pre[pre.length - 1], xs, weights ?? this.fullWeights);
     return { pre, terms };
   }
 
   /** The data-term gradients of every shard (n·d, shard-major) and the row terms (2N). */
   async evaluate(x: Float32Array, weights: Float32Array | null): Promise<{ gradients: Float32Array; terms: Float32Array }> {
     const { pre, terms } = await this.rowTerms(x, weights);
-    const gradients = await this.runner.runFlat(this.grads, pre, terms, this.x);
-    return { gradients, terms };
+    const L = pre.length;
+    const xs = this.x;
+    const delta: unknown[] = new Array(L);
+    delta[L - 1] = await this.runner.run(this.backward[L - 1], terms, pre[L - 1], xs);
+    for (let l = L - 2; l >= 0; l--) delta[l] = await this.runner.run(this.backward[l], delta[l + 1], pre[l], xs);
+    this.place(0, await this.runner.runFlat(this.grads[0], delta[0]));
+    for (let l = 1; l <= L; l++) this.place(l, await this.runner.runFlat(this.grads[l], l === L ? terms : delta[l], pre[l - 1]));
+    return { gradients: this.gradients, terms };
+  }
+
+  /** Copies layer l's gradients (shard-major, P values per shard) to their place in every shard's x-sized block. */
+  private place(l: number, layerGradients: Float32Array): void {
+    const { sizes, weightOffset } = this.offsets;
+    const size = sizes[l + 1] * (sizes[l] + 1);
+    const d = this.shape.params;
+    const at = weightOffset[l];
+    for (let i = 0; i < this.packed.workers; i++) this.gradients.set(layerGradients.subarray(i * size, (i + 1) * size), i * d + at);
+  }
+
+  /**
+   * Each kernel timed on its own at x (ms per call, `reps` calls after one warm-up), its inputs those of
+   * one gradient at x. A pipelined kernel's output stays on the device, where a dispatch may return
+   * before the work is done, so it is timed with a readback of its output (the label says so).
+   */
+  async timeKernels(x: Float32Array, reps: number): Promise<Array<{ kernel: string; ms: number[] }>> {
+    const { pre, terms } = await this.rowTerms(x, null);
+    const xs = this.x;
+    const L = pre.length;
+    const calls: Array<[NamedKernel, unknown[]]> = [[this.forward[0], [xs]]];
+    for (let l = 1; l < L; l++) calls.push([this.forward[l], [pre[l - 1], xs]]);
+    calls.push([this.terms, [pre[L - 1], xs, this.fullWeights]]);
+    const delta: unknown[] = new Array(L);
+    delta[L - 1] = await this.runner.run(this.backward[L - 1], terms, pre[L - 1], xs);
+    calls.push([this.backward[L - 1], [terms, pre[L - 1], xs]]);
+    for (let l = L - 2; l >= 0; l--) {
+      delta[l] = await this.runner.run(this.backward[l], delta[l + 1], pre[l], xs);
+      calls.push([this.backward[l], [delta[l + 1], pre[l], xs]]);
+    }
+    calls.push([this.grads[0], [delta[0]]]);
+    for (let l = 1; l <= L; l++) calls.push([this.grads[l], [l === L ? terms : delta[l], pre[l - 1]]]);
+    const samples: Array<{ kernel: string; ms: number[] }> = [];
+    for (const [k, args] of calls) {
+      const call = async () => settle(await this.runner.run(k, ...args));
+      await call();
+      const ms: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        await call();
+        ms.push(performance.now() - t0);
+      }
+      const piped = this.forward.includes(k) || this.backward.includes(k);
+      samples.push({ kernel: `${k.name}${piped ? ', with a readback of its output' : ''}`, ms });
+    }
+    return samples;
+  }
+
+  /** Every kernel in the order one gradient runs them. */
+  kernels(): NamedKernel[] {
+    return [...this.forward, this.terms, ...[...this.backward].reverse(), ...this.grads];
   }
 
   /** Builds and runs every kernel once, so that build failures show here. */
   async warmUp(): Promise<string[]> {
     await this.evaluate(new Float32Array(this.shape.params), null);
-    return [this.pre, this.terms, this.grads].map((k) => `${k.name}: ${k.kernel.kernel?.constructor?.name ?? 'unknown'}`);
+    return this.kernels().map((k) => `${k.name}: ${k.kernel.kernel?.constructor?.name ?? 'unknown'}`);
   }
 
   destroy(): void {
-    for (const k of [this.pre, this.terms, this.grads]) k.kernel.destroy();
+    for (const k of this.kernels()) k.kernel.destroy();
   }
 }

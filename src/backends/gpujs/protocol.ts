@@ -53,6 +53,8 @@ export type Request =
   | { op: 'mlp.init'; packed: PackedShards; shape: MlpShape; shared: SharedVectors }
   /** mlp: out = [n·d data-term gradients | N row coefficients c_r | N loss terms] (gradients: false leaves the first n·d as they were). */
   | { op: 'mlp.evaluate'; weighted: boolean; gradients: boolean }
+  /** Times each mlp kernel on its own in the worker at the x in shared memory (TimingSample[]). */
+  | { op: 'mlp.time'; reps: number }
   | { op: 'topk.init'; capacity: number; shared: SharedVectors }
   | { op: 'topk.countLarger'; length: number }
   /** Times a kernel in the worker at the x in shared memory (the top-k kernel: at v). */

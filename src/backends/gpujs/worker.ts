@@ -216,6 +216,10 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
       }
       return { result: needed };
     }
+    case 'mlp.time': {
+      const { program, vectors } = session.requireMlp();
+      return { result: await program.timeKernels(vectors.x, req.reps) };
+    }
     case 'topk.init': {
       session.topk?.program.destroy();
       session.topk = undefined;
