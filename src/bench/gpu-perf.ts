@@ -11,6 +11,10 @@
  *  - gpu-gd: one gd step on the gpu problem vs on the float64 problem (gradients + update).
  *  - gpu-kernel: one kernel timed inside the worker (gpu.js upload, dispatch, readback), no baseline.
  *  - gpu-imp-a / gpu-topk: one worker's imp-a scores; the top-k selection on d entries.
+ *  - gpu-mlp-iteration / gpu-mlp-loss / gpu-mlp-gd / gpu-mlp-kernel: the mlp (hidden 32 and 64,32 by
+ *    default; x⁰ the seeded initialisation): every shard's gradient and loss terms in one pass, the
+ *    loss terms alone (forward only), a gd step (γ = 0.5), each beside its float64 cpu figure, and
+ *    every mlp kernel timed inside the worker (no baseline: the float64 path is not split that way).
  */
 import { execFile } from 'node:child_process';
 import { GpuBackend, type RowLayout, type TimedKernel } from '../backends/gpujs/index.js';
@@ -25,6 +29,9 @@ import { createOracle } from '../methods/oracle.js';
 import type { MethodEnv } from '../methods/types.js';
 import { logregSpec, type LogregProblem } from '../problems/logreg.js';
 import { GpuLogregProblem, logregShardData } from '../problems/logreg-gpu.js';
+import { mlpSpec } from '../problems/mlp.js';
+import { checkGpuMlpGradients, GpuMlpProblem } from '../problems/mlp-gpu.js';
+import type { LabeledData } from '../data/types.js';
 import type { Problem } from '../problems/types.js';
 import { measureSync, summarize, timeRatio, bestTimeRatio, DEFAULT_MEASURE, type MeasureOptions, type PerfRecord, type Stats } from './perf.js';
 
@@ -43,6 +50,8 @@ export interface GpuPerfOptions {
   readonly workers?: number;
   readonly layouts?: readonly RowLayout[];
   readonly measure?: MeasureOptions;
+  /** Hidden layers of the mlp rows (default [[32], [64, 32]]; [] for none). */
+  readonly mlpHidden?: readonly (readonly number[])[];
   /** Per mode, so a hung device cannot hold the command forever. */
   readonly timeoutMs?: number;
 }
@@ -135,9 +144,52 @@ export async function gpuPerfHere(mode: ConcreteGpuMode, options: Omit<GpuPerfOp
           records.push(record('gpu-topk', ds.name, `mode=${mode} d=${d} k=${k}`, gpuTopk, cpuTopk, `${device}; rank counting, O(d²) work`));
         }
       }
+      for (const hidden of options.mlpHidden ?? GPU_PERF_MLP_HIDDEN) records.push(...mlpRecords(backend, device, mode, ds.name, shards, data, hidden, measure));
     }
   } finally {
     backend.dispose();
+  }
+  return records;
+}
+
+export const GPU_PERF_MLP_HIDDEN: readonly (readonly number[])[] = [[32], [64, 32]];
+
+/** The mlp rows of one dataset and network (see the header). */
+function mlpRecords(
+  backend: GpuBackend, device: string, mode: ConcreteGpuMode, dataset: string, shards: Int32Array[], data: LabeledData, hidden: readonly number[], measure: MeasureOptions,
+): PerfRecord[] {
+  const records: PerfRecord[] = [];
+  const reference = mlpSpec.create(data, { shards, values: { hidden: [...hidden], l2: 0 } });
+  const d = reference.d;
+  const n = reference.workers.length;
+  const x = new Float64Array(d);
+  reference.initialize(createRng(0, 'init'), x);
+  const x1 = Float64Array.from(x, (v) => v + 2 ** -20);
+  const g = new Float64Array(d);
+  const gamma = 0.5;
+  const cpuGradients = measureSync(() => {
+    for (const w of reference.workers) w.gradientOnly(x, g);
+  }, measure).stats;
+  const cpuLoss = measureSync(() => reference.loss(x), measure).stats;
+  const cpuGd = measureSync(gdStepper(reference, gamma, x), measure).stats;
+  // not disposed: the next kernels replace these in the worker, and dispose() would end the backend
+  const kernels = backend.mlpKernels(reference.workers.map((w) => ({ A: w.A, b: w.b })), { inputs: reference.layout.sizes[0], hidden, params: d });
+  const problem = new GpuMlpProblem(reference, kernels);
+  const check = checkGpuMlpGradients(problem, x);
+  const net = reference.layout.sizes.join('→');
+  const tag = `mode=${mode} n=${n} mlp=${net}`;
+  const outs = reference.workers.map(() => new Float64Array(d));
+  const terms = new Float64Array(reference.totalRows);
+  let flip = false;
+  const iteration = measureSync(() => kernels.evaluate((flip = !flip) ? x : x1, outs, terms), measure).stats;
+  const built = `kernels built in ${kernels.built.buildMs.toFixed(0)} ms; gradients at x⁰ within ${check.maxScaledError.toExponential(1)} of float64 (contract)`;
+  records.push(record('gpu-mlp-iteration', dataset, tag, iteration, cpuGradients, `${device}; ${built}`));
+  const loss = measureSync(() => kernels.evaluate((flip = !flip) ? x : x1, undefined, terms), measure).stats;
+  records.push(record('gpu-mlp-loss', dataset, tag, loss, cpuLoss, `${device}; forward and loss terms only`));
+  records.push(record('gpu-mlp-gd', dataset, tag, measureSync(gdStepper(problem, gamma, x), measure).stats, cpuGd, device));
+  for (const sample of kernels.timeKernels(x, Math.max(measure.reps, 10))) {
+    const stats = summarize(sample.ms.map((ms) => ms * 1e3));
+    records.push(record('gpu-mlp-kernel', dataset, `${tag} ${sample.kernel}`, stats, undefined, `${device}; in the worker, gpu.js upload and readback included`));
   }
   return records;
 }
