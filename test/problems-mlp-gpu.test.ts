@@ -238,6 +238,26 @@ function defineMlpModeSuite(mode: Exclude<GpuMode, 'auto'>, hidden: number[]): v
       for (const line of kernels.built.kernels) assert.match(line, new RegExp(`: ${CLASS_OF[mode]}$`));
     });
 
+    test('no kernel output is stale: evaluations at alternating points give the same bits at the same point', () => {
+      // each pipelined output is read within the pass that made it (docs/backends.md, "The mlp kernels")
+      const x1 = Float64Array.from(x0, (v, j) => v + 1e-3 * Math.cos(j));
+      const N = reference.totalRows;
+      const first = reference.workers.map(() => new Float64Array(d));
+      const other = reference.workers.map(() => new Float64Array(d));
+      const again = reference.workers.map(() => new Float64Array(d));
+      const t0 = new Float64Array(N);
+      const t1 = new Float64Array(N);
+      const t2 = new Float64Array(N);
+      kernels.evaluate(x0, first, t0);
+      kernels.evaluate(x1, other, t1);
+      kernels.evaluate(x0, again, t2);
+      for (let i = 0; i < 4; i++) {
+        assert.ok(Number.isNaN(firstBitDifference(first[i], again[i])), `worker ${i}: x⁰ after x¹ differs`);
+        assert.ok(!Number.isNaN(firstBitDifference(first[i], other[i])), `worker ${i}: x¹ gave x⁰'s gradient`);
+      }
+      assert.ok(Number.isNaN(firstBitDifference(t0, t2)));
+    });
+
     test('float32 gradients at x⁰ and at a trained point are within the contract of the float64 mlp, loss within float32 rounding', () => {
       const check = checkGpuMlpGradients(problem, x0);
       assert.ok(check.maxScaledError > 0, 'float32 cannot agree bit for bit with float64');

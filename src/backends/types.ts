@@ -60,7 +60,7 @@ export interface LogregKernels {
 }
 
 /**
- * The data terms of the one-hidden-layer `mlp` (spec §2) for all n shards, computed by a backend:
+ * The data terms of the `mlp` (spec §2, any number of hidden layers) for all n shards, computed by a backend:
  * every call is one pass over every shard (all shards in one dispatch). Inputs float64, rounded to
  * the backend's precision; outputs float64. The regulariser is the caller's.
  */
