@@ -105,15 +105,11 @@ const TIMED_NAMES: Readonly<Record<TimedKernel, string>> = {
   lossTerms: 'row losses, all rows',
   shardGradient: 'one shard: margins, σ, Aᵀr',
   coordinateDecrease: 'imp-a scores, one shard',
-  countLarger: 'top-k threshold (rank counting)',
 };
 
 async function time(session: Session, what: TimedKernel, reps: number): Promise<TimingSample> {
   let call: () => Promise<unknown>;
-  if (what === 'countLarger') {
-    const { program, vectors } = session.requireTopK();
-    call = () => program.countLarger(vectors.v, program.capacity);
-  } else {
+  {
     const { program, vectors } = session.requireLogreg();
     switch (what) {
       case 'gradients':
@@ -220,13 +216,15 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
       session.topk?.program.destroy();
       session.topk = undefined;
       const program = new TopKProgram(session.requireDevice(), req.capacity);
-      await program.countLarger(new Float32Array(req.capacity), req.capacity);
+      const zeros = new Float32Array(req.capacity);
+      await program.threshold(zeros, zeros, req.capacity, 1, req.capacity);
       session.topk = { program, vectors: views(req.shared) };
       return { result: program.runner.device.selected.kernelClass };
     }
-    case 'topk.countLarger': {
+    case 'topk.threshold': {
       const { program, vectors } = session.requireTopK();
-      return publish(vectors, await program.countLarger(vectors.v, req.length));
+      const cap = program.capacity;
+      return { result: await program.threshold(vectors.v.subarray(0, cap), vectors.v.subarray(cap, 2 * cap), req.length, req.k, req.numbers) };
     }
     case 'time':
       return { result: await time(session, req.what, req.reps) };
