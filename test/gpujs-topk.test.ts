@@ -145,9 +145,48 @@ for (const mode of modes) {
       assert.deepEqual(Array.from(new GpuTopKCompressor(5, 4, 32, kernels).compress(w).indices.subarray(0, 4)), [0, 1, 2, 4]);
       const cpu4 = topkSpec.create({ d: 5, floatBits: 32, rng, values: { k: 4 } }).compress(w, ctx);
       assert.deepEqual(Array.from(cpu4.indices.subarray(0, 4)), [0, 2, 3, 4]);
-      // NaN ranks last
+      // NaN ranks last (taken only when fewer than k numbers), the message in index order as topk's
       const withNaN = Float64Array.from([Number.NaN, 2, Number.NaN, -7]);
-      assert.deepEqual(Array.from(new GpuTopKCompressor(4, 3, 32, kernels).compress(withNaN).indices.subarray(0, 3)), [1, 3, 0]);
+      assert.deepEqual(Array.from(new GpuTopKCompressor(4, 3, 32, kernels).compress(withNaN).indices.subarray(0, 3)), [0, 1, 3]);
+      const cpuNaN = topkSpec.create({ d: 4, floatBits: 32, rng, values: { k: 3 } }).compress(withNaN, ctx);
+      assert.deepEqual(Array.from(cpuNaN.indices.subarray(0, 3)), [0, 1, 3]);
     });
+  });
+}
+
+if (installed) {
+  test('a prepared --backend gpu run gives every worker the gpu topk, whose messages equal the float64 topk where keys do not tie in float32', async () => {
+    const { normalizeConfig } = await import('../src/bench/config.js');
+    const { prepareRun } = await import('../src/bench/runner.js');
+    const { tempDir } = await import('./bench-cli-helpers.js');
+    for (const method of ['ef21', 'topk-ssgd']) {
+      const config = normalizeConfig({
+        dataset: 'mushrooms', method, compressor: 'topk', k: 12, workers: 4, iters: 1, x0: 'normal:0.3',
+        backend: 'gpu', gpu_mode: 'webasm', allow_software_gpu: true,
+      });
+      const prepared = await prepareRun(config, { envDataDir: process.env.DCOMP_DATA_DIR ?? '../shared/datasets', cacheDir: tempDir('dcomp-topk-gpu-') });
+      try {
+        const { env, problem, x0 } = prepared;
+        const d = problem.d;
+        assert.equal(prepared.labels.backend, 'gpujs:WebAssemblyKernel');
+        assert.equal(env.compressors.length, 4);
+        const g = new Float64Array(d);
+        for (let i = 0; i < 4; i++) {
+          const c = env.compressors[i];
+          assert.ok(c instanceof GpuTopKCompressor, `${method}: worker ${i}'s compressor is ${c.constructor.name}`);
+          env.problem.workers[i].gradient(x0, g);
+          const keys = Array.from(g, (a) => Math.abs(a)).sort((a, b) => b - a);
+          // the k-th and (k+1)-th keys stay apart in float32, so both selections are the same set
+          assert.notEqual(Math.fround(keys[11]), Math.fround(keys[12]));
+          const cpu = topkSpec.create({ d, floatBits: 32, indexBits: env.indexBits, rng: createRng(0, 'x'), values: { k: 12 } }).compress(g, {} as CompressContext);
+          const msg = (c as GpuTopKCompressor).compress(g);
+          assert.equal(msg.bits, cpu.bits);
+          assert.deepEqual(Array.from(msg.indices.subarray(0, 12)), Array.from(cpu.indices.subarray(0, 12)));
+          assert.deepEqual(Array.from(msg.values.subarray(0, 12)), Array.from(cpu.values.subarray(0, 12)));
+        }
+      } finally {
+        prepared.release();
+      }
+    }
   });
 }

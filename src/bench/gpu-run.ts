@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { GpuBackend, GpuUnavailableError, type RowLayout } from '../backends/gpujs/index.js';
-import type { BackendLabel, GpuMode } from '../backends/types.js';
+import type { BackendLabel, GpuMode, TopKKernels } from '../backends/types.js';
 import { LogregProblem } from '../problems/logreg.js';
 import { checkGpuGradients, GpuLogregProblem, logregShardData, type GradientCheck } from '../problems/logreg-gpu.js';
 import { MlpProblem } from '../problems/mlp.js';
@@ -20,6 +20,8 @@ export interface GpuRunOptions {
   readonly allowSoftware: boolean;
   /** Margins layout (default auto: measured in docs/backends.md). */
   readonly layout?: RowLayout | 'auto';
+  /** The run's compressor is topk: also build the top-k threshold kernels (GpuRun.topK). */
+  readonly topK?: boolean;
 }
 
 export interface GpuRun {
@@ -29,6 +31,8 @@ export interface GpuRun {
   readonly label: BackendLabel;
   /** The accuracy contract at x⁰. */
   readonly check: GradientCheck;
+  /** The top-k threshold on the device, for every worker's topk compressor (when asked for). */
+  readonly topK?: TopKKernels;
   /** One line each for the run log: the device, skipped modes, the accuracy check. */
   readonly log: string[];
 }
@@ -75,14 +79,16 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
       check = checkGpuGradients(problem, x0);
       what = `${kernels.layout.toUpperCase()} rows`;
     }
+    const topK = options.topK ? backend.topKKernels(reference.d) : undefined;
     const { selected } = backend;
     const log = [
       `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${what}`,
       ...selected.skipped.map((s) => `gpu backend: skipped ${s}`),
+      ...(topK ? [`gpu backend: topk on the device (${topK.label.backend}): the k-th largest float32 |v_j| by a radix search over the key bits (8 passes of 16 candidates), ties in float32 to the smaller index; every worker's compressor`] : []),
       `gpu backend: gradients at x⁰ within ${check.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${check.tolerance.toExponential(0)}), ${check.maxRelativeError.toExponential(2)} relative to the largest entry`,
       ...backend.takeWarnings().map((w) => `gpu.js: ${w}`),
     ];
-    return { problem, backend, label: problem.label, check, log };
+    return { problem, backend, label: problem.label, check, topK, log };
   } catch (err) {
     backend.dispose();
     throw err;
