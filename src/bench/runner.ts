@@ -126,7 +126,7 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   // the metrics of every row stay float64, evaluated by the reference problem at the method's iterate.
   const gpu =
     config.backend === 'gpu'
-      ? await prepareGpuRun(problem, start.x0, { mode: (config.gpu_mode ?? 'auto') as GpuMode, allowSoftware: config.allow_software_gpu === true, topK: config.compressor === 'topk' })
+      ? await prepareGpuRun(problem, start.x0, { mode: (config.gpu_mode ?? 'auto') as GpuMode, allowSoftware: config.allow_software_gpu === true, topK: config.compressor === 'topk', impAStep: config.compressor === 'imp-a' ? stepUsed : undefined })
       : undefined;
   // … and topk selects with the device's threshold (the cpu compressors above validated the options).
   if (gpu?.topK) compressors = createCompressors(gpu.topK);

@@ -15,6 +15,8 @@ import { probeInChild } from './probe.js';
 import { gpuLabel, softwareRefusal, type SelectedDevice } from './label.js';
 import { ellLayout, packShards, type PackedShards } from './layout.js';
 import type { MlpShape, RowLayout } from './program.js';
+import { GpuMlpImpAKernels } from './mlp-impa.js';
+export { GpuMlpImpAKernels } from './mlp-impa.js';
 import { float32FromBits, KeySplitter, type RadixResult } from './topk-kernels.js';
 import type { InitResult, OpenResult, ProbeResult, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
@@ -107,6 +109,15 @@ export class GpuBackend {
     };
     const init = this.worker.call<InitResult>({ op: 'mlp.init', packed, shape, shared: vectors });
     return new GpuMlpKernels(this.worker, this.label, packed, shape, vectors, init, () => this.dispose());
+  }
+
+  /** Uploads the shards and builds the one-hidden-layer mlp's imp-a kernels (mlp-impa-kernels.ts). */
+  mlpImpAKernels(shards: readonly LogregShardData[], shape: MlpShape): GpuMlpImpAKernels {
+    this.checkOpen();
+    const packed = packShards(shards);
+    const vectors: SharedVectors = { x: shared(4 * shape.params), v: shared(4 * shape.params), weights: shared(4), rows: shared(4), out: shared(4 * shape.params) };
+    const init = this.worker.call<InitResult>({ op: 'mlpImpA.init', packed, shape, shared: vectors });
+    return new GpuMlpImpAKernels(this.worker, this.label, packed, shape.params, vectors, init, () => this.dispose());
   }
 
   /** The top-k threshold kernel for vectors of up to `capacity` entries. */

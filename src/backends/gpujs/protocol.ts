@@ -53,6 +53,9 @@ export type Request =
   | { op: 'mlp.init'; packed: PackedShards; shape: MlpShape; shared: SharedVectors }
   /** mlp: out = [n·d data-term gradients | N row coefficients c_r | N loss terms] (gradients: false leaves the first n·d as they were). */
   | { op: 'mlp.evaluate'; weighted: boolean; gradients: boolean }
+  /** mlp imp-a (mlp-impa-kernels.ts): x and v in, the shard's d row sums out. */
+  | { op: 'mlpImpA.init'; packed: PackedShards; shape: MlpShape; shared: SharedVectors }
+  | { op: 'mlpImpA.scores'; worker: number; eta: number }
   | { op: 'topk.init'; capacity: number; shared: SharedVectors }
   /** Keys as bit halves in shared v (hi at 0, lo at `capacity`); the result is a RadixResult (topk-kernels.ts). */
   | { op: 'topk.threshold'; length: number; k: number; numbers: number }

@@ -16,6 +16,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { openDevice, type OpenedDevice } from './device.js';
 import { LogregProgram, MlpProgram, TopKProgram } from './program.js';
+import { MlpImpAProgram } from './mlp-impa-kernels.js';
 import type { Reply, Request, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 interface WorkerInit {
@@ -47,6 +48,7 @@ class Session {
   logreg: { program: LogregProgram; vectors: Vectors } | undefined;
   topk: { program: TopKProgram; vectors: Vectors } | undefined;
   mlp: { program: MlpProgram; vectors: Vectors } | undefined;
+  mlpImpA: { program: MlpImpAProgram; vectors: Vectors } | undefined;
 
   requireDevice(): OpenedDevice {
     if (!this.device) throw new Error('gpu backend: no device opened');
@@ -71,6 +73,8 @@ class Session {
   close(): void {
     this.logreg?.program.destroy();
     this.topk?.program.destroy();
+    this.mlpImpA?.program.destroy();
+    this.mlpImpA = undefined;
     this.mlp?.program.destroy();
     this.mlp = undefined;
     this.logreg = undefined;
@@ -211,6 +215,20 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
         vectors.out.set((await program.rowTerms(vectors.x, weights)).terms, gradientsLength);
       }
       return { result: needed };
+    }
+    case 'mlpImpA.init': {
+      session.mlpImpA?.program.destroy();
+      session.mlpImpA = undefined;
+      const t0 = performance.now();
+      const program = new MlpImpAProgram(session.requireDevice(), req.packed, req.shape);
+      const kernels = await program.warmUp();
+      session.mlpImpA = { program, vectors: views(req.shared) };
+      return { result: { kernels, buildMs: performance.now() - t0 } };
+    }
+    case 'mlpImpA.scores': {
+      if (!session.mlpImpA) throw new Error('gpu backend: mlp imp-a kernels not initialised');
+      const { program, vectors } = session.mlpImpA;
+      return publish(vectors, await program.decreaseSums(req.worker, vectors.x, vectors.v, req.eta));
     }
     case 'topk.init': {
       session.topk?.program.destroy();
