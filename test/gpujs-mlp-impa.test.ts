@@ -1,7 +1,8 @@
 /**
  * imp-a's scores of the one-hidden-layer mlp on gpu.js (mlp-impa-kernels.ts): the scale of the
  * contract and its check on fake kernels (no gpu.js), then the kernels of the webasm and cpu modes
- * against the float64 JS reference (MlpShard.referenceCoordinateDecrease) on mushrooms, and a run.
+ * (and WebGPU when DCOMP_EXPECT_WEBGPU is set) against the float64 JS reference
+ * (MlpShard.referenceCoordinateDecrease) on mushrooms, and a run.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -164,7 +165,9 @@ function defineImpASuite(mode: Exclude<GpuMode, 'auto'>): void {
 }
 
 if (installed) {
-  for (const mode of ['webasm', 'cpu'] as const) defineImpASuite(mode);
+  const modes: Array<Exclude<GpuMode, 'auto'>> = ['webasm', 'cpu'];
+  if (process.env.DCOMP_EXPECT_WEBGPU) modes.push('webgpu');
+  for (const mode of modes) defineImpASuite(mode);
 
   test('dcomp run --problem mlp --compressor imp-a --backend gpu --gpu-mode webasm computes the scores on the device, checked, and follows the cpu run', () => {
     const cache = tempDir('dcomp-mlp-impa-');

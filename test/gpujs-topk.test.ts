@@ -2,7 +2,8 @@
  * The gpu Top-k threshold (radix search over the float32 key bits, topk-kernels.ts): the search on
  * the host against a sort, then the kernels of every gpu.js mode that runs here (webasm and cpu
  * always) against the exact k-th largest float32 key on vectors with ties, NaN, ±∞, ±0, subnormals
- * and all-equal entries, k = 1 … d; and the compressor's message against the float64 topk.
+ * and all-equal entries, k = 1 … d (WebGPU too when DCOMP_EXPECT_WEBGPU is set); and the compressor's
+ * message against the float64 topk.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,7 +100,9 @@ test('radixThreshold refuses counts that contradict themselves (a device that mi
   await assert.rejects(radixThreshold(1, 5, async () => [5, 2, 3, ...new Array(13).fill(0)]), /not monotone/);
 });
 
-const modes = installed ? (['webasm', 'cpu'] as const) : [];
+// WebGPU where CI expects it (Mesa llvmpipe; DCOMP_EXPECT_WEBGPU=1), as the other gpu suites.
+const modes: Array<'webasm' | 'cpu' | 'webgpu'> = installed ? ['webasm', 'cpu'] : [];
+if (installed && process.env.DCOMP_EXPECT_WEBGPU) modes.push('webgpu');
 
 for (const mode of modes) {
   describe(`gpu top-k threshold, mode ${mode}`, { concurrency: false }, () => {

@@ -14,9 +14,12 @@
  * Three dispatches per call, all for one shard (the rows rowOffset … rowOffset + count − 1 of the
  * packed concatenation; layout.ts), the data uploaded once as constants:
  *   1. pre-activations z_ru, cell t·h + u for the shard's local row t (stays on the device);
- *   2. row terms: cell t = q_t, M + t = σ(q_t), 2M + t = softplus(q_t) (M = the longest shard; stays);
+ *   2. row terms: cell t = q_t, M + t = σ(q_t), 2M + t = softplus(q_t), 3M + t = b_t (M = the longest
+ *      shard; stays on the device; the label rides along so that dispatch 3 binds one buffer less);
  *   3. the scores, one thread per parameter summing its rows in blocks of 256 terms (as the column
  *      sums of kernels.ts), through the shard's CSC for W₁ and over all rows otherwise.
+ * Dispatch 3 binds 7 storage buffers (x and v travel as one [x | v] argument): WebGPU in compatibility
+ * mode, Dawn's OpenGL ES backend among them, allows 8 per shader stage, the output included.
  * The same subset of JavaScript as kernels.ts (float loop counters stepping by 1.0, integer division
  * as floor((t + 0.5)/m)). ReLU kinks need no allowance here: relu(z + Δz) − relu(z) is continuous in
  * z, so a pre-activation that float32 puts on the other side of 0 changes a term by its rounding only.
@@ -57,7 +60,7 @@ export function mlpShardPre(this: KernelThis, x: number[], rowOffset: number, co
   return z;
 }
 
-/** Dispatch 2: q_t, σ(q_t), softplus(q_t) in three blocks of M cells (0 beyond count). */
+/** Dispatch 2: q_t, σ(q_t), softplus(q_t), b_t in four blocks of M cells (0 beyond count). */
 export function mlpShardRowTerms(this: KernelThis, pre: number[], x: number[], rowOffset: number, count: number): number {
   const t = this.thread.x;
   const m = this.constants.maxRows;
@@ -75,7 +78,11 @@ export function mlpShardRowTerms(this: KernelThis, pre: number[], x: number[], r
       z += x[w2 + u] * a;
     }
   }
-  const q = -this.constants.labels[rowOffset + local] * z;
+  const b = this.constants.labels[rowOffset + local];
+  if (part > 2.5) {
+    return b;
+  }
+  const q = -b * z;
   if (part < 0.5) {
     return q;
   }
@@ -85,12 +92,10 @@ export function mlpShardRowTerms(this: KernelThis, pre: number[], x: number[], r
   return softplusOf(q);
 }
 
-/** Dispatch 3: the row sums of parameter s's loss changes (0 where η v_s = 0); output d. */
-export function mlpShardDecrease(
-  this: KernelThis, pre: number[], terms: number[], x: number[], v: number[], eta: number, rowOffset: number, colBase: number, count: number,
-): number {
+/** Dispatch 3: the row sums of parameter s's loss changes (0 where η v_s = 0); xv = [x | v]; output d. */
+export function mlpShardDecrease(this: KernelThis, pre: number[], terms: number[], xv: number[], eta: number, rowOffset: number, colBase: number, count: number): number {
   const s = this.thread.x;
-  const st = eta * v[s];
+  const st = eta * xv[this.constants.params + s];
   if (st == 0.0) {
     return 0.0;
   }
@@ -103,7 +108,7 @@ export function mlpShardDecrease(
   if (s < bias1) {
     const p = this.constants.inputs;
     const unit = Math.floor((s + 0.5) / p);
-    const w = x[w2 + unit];
+    const w = xv[w2 + unit];
     const col = colBase + (s - unit * p);
     const start = this.constants.colPtr[col];
     const end = this.constants.colPtr[col + 1];
@@ -111,8 +116,7 @@ export function mlpShardDecrease(
       const stop = Math.min(block + 256.0, end);
       let part = 0.0;
       for (let k = block; k < stop; k += 1.0) {
-        const row = this.constants.rowIdx[k];
-        const local = row - rowOffset;
+        const local = this.constants.rowIdx[k] - rowOffset;
         const z = pre[local * h + unit];
         const dPre = -st * this.constants.cscValues[k];
         const moved = z + dPre;
@@ -126,7 +130,7 @@ export function mlpShardDecrease(
         } else if (moved > 0.0) {
           da = moved;
         }
-        const u = -this.constants.labels[row] * (w * da);
+        const u = -terms[3 * m + local] * (w * da);
         part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
       }
       sum += part;
@@ -135,7 +139,7 @@ export function mlpShardDecrease(
   }
   if (s < w2) {
     const unit = s - bias1;
-    const w = x[w2 + unit];
+    const w = xv[w2 + unit];
     for (let block = 0; block < count; block += 256.0) {
       const stop = Math.min(block + 256.0, count);
       let part = 0.0;
@@ -152,7 +156,7 @@ export function mlpShardDecrease(
         } else if (moved > 0.0) {
           da = moved;
         }
-        const u = -this.constants.labels[rowOffset + local] * (w * da);
+        const u = -terms[3 * m + local] * (w * da);
         part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
       }
       sum += part;
@@ -167,7 +171,7 @@ export function mlpShardDecrease(
       for (let local = block; local < stop; local += 1.0) {
         const a = pre[local * h + unit];
         if (a > 0.0) {
-          const u = -this.constants.labels[rowOffset + local] * (-st * a);
+          const u = terms[3 * m + local] * (st * a);
           part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
         }
       }
@@ -179,7 +183,7 @@ export function mlpShardDecrease(
     const stop = Math.min(block + 256.0, count);
     let part = 0.0;
     for (let local = block; local < stop; local += 1.0) {
-      const u = this.constants.labels[rowOffset + local] * st;
+      const u = terms[3 * m + local] * st;
       part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
     }
     sum += part;
@@ -191,7 +195,7 @@ export function mlpShardDecrease(
 export class MlpImpAProgram {
   readonly runner: KernelRunner;
   private readonly x: Float32Array;
-  private readonly v: Float32Array;
+  private readonly xv: Float32Array;
   private readonly pre: NamedKernel;
   private readonly terms: NamedKernel;
   private readonly scores: NamedKernel;
@@ -201,25 +205,25 @@ export class MlpImpAProgram {
     const { inputs, hidden, params } = shape;
     if (p.d !== inputs) throw new RangeError(`gpu backend: mlp shards have ${p.d} columns, the network ${inputs} inputs`);
     if (params !== hidden * inputs + 2 * hidden + 1) throw new RangeError(`gpu backend: mlp ${inputs} → ${hidden} → 1 has ${hidden * inputs + 2 * hidden + 1} parameters, not ${params}`);
-    if (p.maxShardRows * hidden >= 2 ** 24 || 3 * p.maxShardRows >= 2 ** 24) {
+    if (p.maxShardRows * hidden >= 2 ** 24 || 4 * p.maxShardRows >= 2 ** 24) {
       throw new RangeError(`gpu backend: mlp imp-a cells (rows × hidden ${p.maxShardRows * hidden}) must stay below 2^24`);
     }
     this.runner = new KernelRunner(device);
     this.x = new Float32Array(params);
-    this.v = new Float32Array(params);
+    this.xv = new Float32Array(2 * params);
     const layout = { inputs, hidden, params, bias1: hidden * inputs, w2: hidden * inputs + hidden, bias2: hidden * inputs + 2 * hidden, maxRows: p.maxShardRows };
     const functions = [...HELPER_FUNCTIONS, rowLossChange] as never;
     this.pre = this.runner.make('mlp imp-a: pre-activations (one shard)', mlpShardPre, {
       output: [p.maxShardRows * hidden], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength),
       constants: { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, ...layout },
     });
-    this.terms = this.runner.make('mlp imp-a: row terms q, σ(q), softplus(q) (one shard)', mlpShardRowTerms, {
-      output: [3 * p.maxShardRows], pipeline: true, loopMaxIterations: Math.max(1, hidden),
+    this.terms = this.runner.make('mlp imp-a: row terms q, σ(q), softplus(q), b (one shard)', mlpShardRowTerms, {
+      output: [4 * p.maxShardRows], pipeline: true, loopMaxIterations: Math.max(1, hidden),
       constants: { labels: p.labels, ...layout },
     });
     this.scores = this.runner.make('mlp imp-a: scores, one thread per parameter (one shard)', mlpShardDecrease, {
       output: [params], loopMaxIterations: Math.max(1, p.maxColumnLength, p.maxShardRows), functions,
-      constants: { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, labels: p.labels, ...layout },
+      constants: { colPtr: p.colPtr, rowIdx: p.rowIdx, cscValues: p.cscValues, ...layout },
     });
   }
 
@@ -228,12 +232,13 @@ export class MlpImpAProgram {
     const p = this.packed;
     const params = this.shape.params;
     this.x.set(x.subarray(0, params));
-    this.v.set(v.subarray(0, params));
+    this.xv.set(this.x);
+    this.xv.set(v.subarray(0, params), params);
     const offset = p.rowOffset[worker];
     const count = p.shardRows[worker];
     const pre = await this.runner.run(this.pre, this.x, offset, count);
     const terms = await this.runner.run(this.terms, pre, this.x, offset, count);
-    return this.runner.runFlat(this.scores, pre, terms, this.x, this.v, eta, offset, worker * this.shape.inputs, count);
+    return this.runner.runFlat(this.scores, pre, terms, this.xv, eta, offset, worker * this.shape.inputs, count);
   }
 
   /** Builds and runs every kernel once (on every shard's offsets: the first call fixes argument kinds). */
