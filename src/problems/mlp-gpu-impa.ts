@@ -17,7 +17,7 @@ import type { GpuMlpProblem } from './mlp-gpu.js';
 
 /**
  * Largest accepted error of the float32 imp-a scores at x⁰ relative to the summed magnitudes; the
- * gradients' bound. Measured ≤ 1e-6 (docs/backends.md), while a dropped row or a wrong index moves a
+ * gradients' bound. Measured ≤ 1.1e-6 (WebGPU, a9a; docs/backends.md), while a dropped row or a wrong index moves a
  * score by a whole term, ≥ 1e-3 of the scale at our shard sizes.
  */
 export const GPU_MLP_SCORE_TOLERANCE = 1e-4;
