@@ -11,6 +11,7 @@
  *  - gpu-gd: one gd step on the gpu problem vs on the float64 problem (gradients + update).
  *  - gpu-kernel: one kernel timed inside the worker (gpu.js upload, dispatch, readback), no baseline.
  *  - gpu-imp-a / gpu-topk: one worker's imp-a scores; the top-k selection on d entries.
+ *  - gpu-mlp-imp-a, gpu-topk-scaling: see gpu-perf-extra.ts.
  */
 import { execFile } from 'node:child_process';
 import { GpuBackend, type RowLayout, type TimedKernel } from '../backends/gpujs/index.js';
@@ -26,6 +27,7 @@ import type { MethodEnv } from '../methods/types.js';
 import { logregSpec, type LogregProblem } from '../problems/logreg.js';
 import { GpuLogregProblem, logregShardData } from '../problems/logreg-gpu.js';
 import type { Problem } from '../problems/types.js';
+import { mlpImpARecords, topkScalingRecords } from './gpu-perf-extra.js';
 import { measureSync, summarize, timeRatio, bestTimeRatio, DEFAULT_MEASURE, type MeasureOptions, type PerfRecord, type Stats } from './perf.js';
 
 export type ConcreteGpuMode = Exclude<GpuMode, 'auto'>;
@@ -132,10 +134,12 @@ export async function gpuPerfHere(mode: ConcreteGpuMode, options: Omit<GpuPerfOp
           const indices = new Int32Array(k);
           const cpuTopk = measureSync(() => selector.select(v, d, k, indices, true), measure).stats;
           const gpuTopk = measureSync(() => topk.compress(v), measure).stats;
-          records.push(record('gpu-topk', ds.name, `mode=${mode} d=${d} k=${k}`, gpuTopk, cpuTopk, `${device}; rank counting, O(d²) work`));
+          records.push(record('gpu-topk', ds.name, `mode=${mode} d=${d} k=${k}`, gpuTopk, cpuTopk, `${device}; radix search over the float32 key bits, 8 dispatches of O(16·d) compares`));
         }
       }
+      records.push(...mlpImpARecords(backend, mode, ds.name, data, shards, measure, device));
     }
+    records.push(...topkScalingRecords(backend, measure, device));
   } finally {
     backend.dispose();
   }
