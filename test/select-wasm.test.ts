@@ -134,3 +134,37 @@ test('the Top-k kernel declines an input its memory cannot grow to, writing noth
   assert.equal(fake.select(new Float64Array(100000), 100000, 3, out, true), false);
   assert.deepEqual([...out], [-1, -1, -1]);
 });
+
+test('the kernel\'s Floyd–Rivest selection returns the rank-t value and the count above it, also when its round budget forces the heapsort fallback', () => {
+  const kernel = wasmTopK();
+  assert.ok(kernel);
+  const rng = createRng(5, 'select-wasm', 'floyd-rivest');
+  for (const n of [1, 2, 3, 25, 601, 602, 5000, 20011]) {
+    for (const kind of ['normal', 'ties', 'three-values', 'ascending', 'descending'] as const) {
+      const values = keysOf(kind, n, n).map((v) => (Number.isNaN(v) ? -Infinity : v));
+      const sorted = Float64Array.from(values).sort().reverse(); // descending
+      for (const t of [0, n - 1, Math.floor(n / 10), Math.floor(n / 2), rng.int(n)]) {
+        const want = sorted[t];
+        const greater = values.reduce((c, v) => c + (v > want ? 1 : 0), 0);
+        for (const budget of [0, 1, 2, 64]) {
+          const got = kernel.selectRankForTests(values, t, budget);
+          assert.ok(Object.is(got.value, want) || (got.value === 0 && want === 0), `${kind} n=${n} t=${t} budget=${budget}: ${got.value} vs ${want}`);
+          assert.equal(got.greater, greater, `${kind} n=${n} t=${t} budget=${budget}: count above`);
+        }
+      }
+    }
+  }
+});
+
+test('WebAssembly Top-k above 2^17 keys (the banded route) equals the JS loops, a sample miss included', () => {
+  const n = (1 << 17) + 3001;
+  for (const kind of ['normal', 'ties', 'nan', 'mostly-zero', 'ascending'] as const) {
+    const keys = keysOf(kind, n, 11);
+    for (const k of [1, 100, Math.floor(n / 10), Math.floor(n / 2)]) assertSameSelection(keys, n, k, true, `banded ${kind}`);
+  }
+  const m = Math.ceil(0.75 * Math.pow(n, 2 / 3));
+  const keys = Float64Array.from({ length: n }, (_, j) => 1 + (j % 13) * 1e-3);
+  const stride = n / m;
+  for (let j = 0; j < m; j++) keys[Math.floor(j * stride)] = 1000 + j;
+  for (const k of [m + 5, 20000]) assertSameSelection(keys, n, k, false, 'banded sample miss');
+});

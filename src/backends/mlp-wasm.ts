@@ -5,8 +5,8 @@
  * As for the logistic-regression kernels (./wasm.ts): every shard gets its own instance with its own
  * memory, grown once in the constructor before any typed-array view exists; the kernels never
  * allocate, so the views never detach, and an instance is garbage-collected with its shard.
- * The module imports exp and log1p from the host's Math: the same functions the JS reference loop
- * calls, which makes the kernel's results bitwise the reference's.
+ * The kernel's exp and log1p are fdlibm's, bit for bit V8's Math.exp and Math.log1p that the JS
+ * reference loop calls (./assembly/fdlibm.ts), which makes its results bitwise the reference's.
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
@@ -24,6 +24,8 @@ interface MlpExports {
   heapBase(): number;
   run(desc: number, count: number, useList: number, scale: number, mode: number): number;
   decreaseOneHidden(desc: number, cdesc: number, rows: number, eta: number): void;
+  expLikeV8(x: number): number;
+  log1pLikeV8(x: number): number;
 }
 
 const MODE_LOSS = 0;
@@ -44,6 +46,14 @@ export function mlpWasmAvailable(): boolean {
 
 export function mlpWasmUnavailableReason(): string | undefined {
   return loader.reason();
+}
+
+/** The kernel's own exp and log1p (for the tests that hold them to V8's bits), or undefined without the module. */
+export function mlpKernelMath(): { exp(x: number): number; log1p(x: number): number } | undefined {
+  const compiled = loadModule();
+  if (!compiled) return undefined;
+  const exports = new compiled.api.Instance(compiled.module, {}).exports as unknown as MlpExports;
+  return { exp: (x) => exports.expLikeV8(x), log1p: (x) => exports.log1pLikeV8(x) };
 }
 
 interface ShardInstance {
@@ -80,7 +90,7 @@ function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64
     rowList: 4 * rows,
     ...extra,
   };
-  const exports = new api.Instance(module, { env: { exp: Math.exp, log1p: Math.log1p } }).exports as unknown as MlpExports;
+  const exports = new api.Instance(module, {}).exports as unknown as MlpExports;
   // 16-byte alignment for the kernel's two-lane loads and stores
   const ptr = layOut(exports.memory, exports.heapBase(), bytes, 16);
   const buffer = exports.memory.buffer;

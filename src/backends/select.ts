@@ -15,6 +15,8 @@ interface SelectExports {
   heapBase(): number;
   topkAbs(n: number, k: number, keys: number, out: number, scratch: number, cand: number, vals: number): void;
   topkRaw(n: number, k: number, keys: number, out: number, scratch: number, cand: number, vals: number): void;
+  selectRankWithBudget(s: number, n: number, t: number, budget: number): number;
+  greaterOfLastSelection(): number;
 }
 
 const PAGE_BYTES = 65536;
@@ -86,6 +88,18 @@ export class WasmTopK {
     if (this.outPrefix.length !== k) this.outPrefix = this.out.subarray(0, k);
     out.set(this.outPrefix);
     return true;
+  }
+
+  /**
+   * For the tests: the kernel's Floyd–Rivest selection of rank t (0 = largest) on a copy of
+   * values (no NaN), its first range limited to `budget` rounds (0 or 1 forces the heapsort fallback).
+   */
+  selectRankForTests(values: Float64Array, t: number, budget: number): { value: number; greater: number } {
+    const n = values.length;
+    if (!this.reserve(n)) throw new RangeError(`select kernel: ${n} values do not fit its memory`);
+    new Float64Array(this.exports.memory.buffer, this.scratchAt, n).set(values);
+    const value = this.exports.selectRankWithBudget(this.scratchAt, n, t, budget);
+    return { value, greater: this.exports.greaterOfLastSelection() };
   }
 }
 

@@ -90,3 +90,18 @@ export interface TopKKernels {
    */
   threshold(v: Float64Array, length: number, k: number): { threshold: number; greater: number };
 }
+
+/**
+ * imp-a's data part for the one-hidden-layer `mlp` on a backend: for shard `worker`,
+ * out[s] = Σ_r softplus(q_r) − softplus(q_r + u_rs), the row sums of the loss change when x_s alone
+ * moves to x_s − η v_s (0 where η v_s = 0); not divided by N_i, no regulariser (the caller's).
+ */
+export interface MlpCoordinateKernels {
+  readonly label: BackendLabel;
+  readonly workers: number;
+  /** Parameter count (the length of x). */
+  readonly d: number;
+  coordinateDecreaseSums(worker: number, x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void;
+  /** Releases the device resources. Idempotent. */
+  dispose(): void;
+}

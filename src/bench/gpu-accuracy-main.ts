@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import { accuracyTable, measureGpuAccuracy, type AccuracyRow } from './gpu-accuracy.js';
+import { measureMlpImpAAccuracy } from './gpu-accuracy-mlp-impa.js';
 import type { GpuMode } from '../backends/types.js';
 
 const [mode, ...files] = process.argv.slice(2) as [Exclude<GpuMode, 'auto'>, ...string[]];
@@ -14,4 +15,5 @@ if (!mode || files.length === 0) {
 }
 const rows: AccuracyRow[] = [];
 for (const file of files) rows.push(...(await measureGpuAccuracy(mode, basename(file), file)));
+for (const file of files) rows.push(...(await measureMlpImpAAccuracy(mode, basename(file), file)));
 process.stdout.write(`${accuracyTable(rows)}\n`);

@@ -15,6 +15,7 @@
  *    default; x⁰ the seeded initialisation): every shard's gradient and loss terms in one pass, the
  *    loss terms alone (forward only), a gd step (γ = 0.5), each beside its float64 cpu figure, and
  *    every mlp kernel timed inside the worker (no baseline: the float64 path is not split that way).
+ *  - gpu-mlp-imp-a, gpu-topk-scaling: see gpu-perf-extra.ts.
  */
 import { execFile } from 'node:child_process';
 import { GpuBackend, type RowLayout, type TimedKernel } from '../backends/gpujs/index.js';
@@ -33,6 +34,7 @@ import { mlpSpec } from '../problems/mlp.js';
 import { checkGpuMlpGradients, GpuMlpProblem } from '../problems/mlp-gpu.js';
 import type { LabeledData } from '../data/types.js';
 import type { Problem } from '../problems/types.js';
+import { mlpImpARecords, topkScalingRecords } from './gpu-perf-extra.js';
 import { measureSync, summarize, timeRatio, bestTimeRatio, DEFAULT_MEASURE, type MeasureOptions, type PerfRecord, type Stats } from './perf.js';
 
 export type ConcreteGpuMode = Exclude<GpuMode, 'auto'>;
@@ -141,11 +143,13 @@ export async function gpuPerfHere(mode: ConcreteGpuMode, options: Omit<GpuPerfOp
           const indices = new Int32Array(k);
           const cpuTopk = measureSync(() => selector.select(v, d, k, indices, true), measure).stats;
           const gpuTopk = measureSync(() => topk.compress(v), measure).stats;
-          records.push(record('gpu-topk', ds.name, `mode=${mode} d=${d} k=${k}`, gpuTopk, cpuTopk, `${device}; rank counting, O(d²) work`));
+          records.push(record('gpu-topk', ds.name, `mode=${mode} d=${d} k=${k}`, gpuTopk, cpuTopk, `${device}; radix search over the float32 key bits, 8 dispatches of O(16·d) compares`));
         }
       }
       for (const hidden of options.mlpHidden ?? GPU_PERF_MLP_HIDDEN) records.push(...mlpRecords(backend, device, mode, ds.name, shards, data, hidden, measure));
+      records.push(...mlpImpARecords(backend, mode, ds.name, data, shards, measure, device));
     }
+    records.push(...topkScalingRecords(backend, measure, device));
   } finally {
     backend.dispose();
   }

@@ -6,11 +6,12 @@
  */
 import { UsageError } from '../core/errors.js';
 import { GpuBackend, GpuUnavailableError, mlpCellLimit, type RowLayout } from '../backends/gpujs/index.js';
-import type { BackendLabel, GpuMode } from '../backends/types.js';
+import type { BackendLabel, GpuMode, TopKKernels } from '../backends/types.js';
 import { LogregProblem } from '../problems/logreg.js';
 import { checkGpuGradients, GpuLogregProblem, logregShardData, type GradientCheck } from '../problems/logreg-gpu.js';
 import { MlpProblem } from '../problems/mlp.js';
 import { checkGpuMlpGradients, GpuMlpProblem } from '../problems/mlp-gpu.js';
+import { checkGpuMlpScores } from '../problems/mlp-gpu-impa.js';
 import type { Problem } from '../problems/types.js';
 
 export interface GpuRunOptions {
@@ -20,6 +21,10 @@ export interface GpuRunOptions {
   readonly allowSoftware: boolean;
   /** Margins layout (default auto: measured in docs/backends.md). */
   readonly layout?: RowLayout | 'auto';
+  /** The run's compressor is topk: also build the top-k threshold kernels (GpuRun.topK). */
+  readonly topK?: boolean;
+  /** The run's compressor is imp-a, with this η (the step): the mlp's scores then run on the device, checked at x⁰. */
+  readonly impAStep?: number;
 }
 
 export interface GpuRun {
@@ -29,6 +34,8 @@ export interface GpuRun {
   readonly label: BackendLabel;
   /** The accuracy contract at x⁰. */
   readonly check: GradientCheck;
+  /** The top-k threshold on the device, for every worker's topk compressor (when asked for). */
+  readonly topK?: TopKKernels;
   /** One line each for the run log: the device, skipped modes, the accuracy check. */
   readonly log: string[];
 }
@@ -64,6 +71,7 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
     let problem: GpuLogregProblem | GpuMlpProblem;
     let check: GradientCheck;
     let what: string;
+    let impALine: string | undefined;
     if (reference instanceof MlpProblem) {
       const sizes = reference.layout.sizes;
       const kernels = backend.mlpKernels(
@@ -72,23 +80,43 @@ export async function prepareGpuRun(reference: Problem, x0: Float64Array, option
       );
       problem = new GpuMlpProblem(reference, kernels);
       check = checkGpuMlpGradients(problem, x0);
-      what = `mlp ${sizes.join(' → ')}, imp-a scores in float64`;
+      what = `mlp ${sizes.join(' → ')}`;
+      if (options.impAStep !== undefined) impALine = mlpImpAOnDevice(backend, reference, problem, x0, options.impAStep);
     } else {
       const kernels = backend.logregKernels(logregShardData(reference), { layout: options.layout });
       problem = new GpuLogregProblem(reference, kernels);
       check = checkGpuGradients(problem, x0);
       what = `${kernels.layout.toUpperCase()} rows`;
     }
+    const topK = options.topK ? backend.topKKernels(reference.d) : undefined;
     const { selected } = backend;
     const log = [
       `gpu backend: ${problem.label.backend} on ${selected.device}${selected.detail ? ` (${selected.detail})` : ''}, float32, ${what}`,
       ...selected.skipped.map((s) => `gpu backend: skipped ${s}`),
+      ...(topK ? [`gpu backend: topk on the device (${topK.label.backend}): the k-th largest float32 |v_j| by a radix search over the key bits (8 passes of 16 candidates), ties in float32 to the smaller index; every worker's compressor`] : []),
       `gpu backend: gradients at x⁰ within ${check.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${check.tolerance.toExponential(0)}), ${check.maxRelativeError.toExponential(2)} relative to the largest entry`,
+      ...(impALine ? [impALine] : []),
       ...backend.takeWarnings().map((w) => `gpu.js: ${w}`),
     ];
-    return { problem, backend, label: problem.label, check, log };
+    return { problem, backend, label: problem.label, check, topK, log };
   } catch (err) {
     backend.dispose();
     throw err;
   }
+}
+
+/**
+ * imp-a on the gpu mlp: with one hidden layer the scores run on the device (mlp-impa-kernels.ts),
+ * checked at x⁰ against float64 (throws DcompError beyond the tolerance); deeper networks keep the
+ * float64 scores. Returns the run-log line saying which.
+ */
+function mlpImpAOnDevice(backend: GpuBackend, reference: MlpProblem, problem: GpuMlpProblem, x0: Float64Array, eta: number): string {
+  const sizes = reference.layout.sizes;
+  if (sizes.length !== 3) return `gpu backend: imp-a scores in float64 on the cpu (the gpu imp-a kernels cover one hidden layer, this network has ${sizes.length - 2})`;
+  problem.coordinateKernels = backend.mlpImpAKernels(
+    reference.workers.map((w) => ({ A: w.A, b: w.b })),
+    { inputs: sizes[0], hidden: sizes[1], params: reference.d },
+  );
+  const c = checkGpuMlpScores(problem, x0, eta);
+  return `gpu backend: imp-a scores on the device, at x⁰ (v = ∇f_i, η = ${eta}) within ${c.maxScaledError.toExponential(2)} of float64 relative to the summed terms (tolerance ${c.tolerance.toExponential(0)}), ${c.maxRelativeError.toExponential(2)} relative to the largest score`;
 }

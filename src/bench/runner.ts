@@ -27,7 +27,7 @@ import type { Problem } from '../problems/types.js';
 import { normalizeConfig, paramsColumn, runId, type RawOptions, type RunContent } from './config.js';
 import { isLoggedIteration } from './schedule.js';
 import { prepareGpuRun } from './gpu-run.js';
-import type { GpuMode } from '../backends/types.js';
+import type { GpuMode, TopKKernels } from '../backends/types.js';
 import type { MetricRow, RunConfig, RunLabels, RunResult } from './types.js';
 
 export interface RunEnvironment {
@@ -114,10 +114,11 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   const d = problem.d;
   const indexBits = config.index_bits ?? ceilLog2(d);
 
-  const compressors: Compressor[] = [];
-  for (let i = 0; i < config.workers; i++) {
-    compressors.push(cSpec.create({ d, floatBits: config.float_bits, indexBits, rng: createRng(config.seed, 'compressor', i), values: config.options }));
-  }
+  const createCompressors = (topKKernels?: TopKKernels): Compressor[] =>
+    Array.from({ length: config.workers }, (_, i) =>
+      cSpec.create({ d, floatBits: config.float_bits, indexBits, rng: createRng(config.seed, 'compressor', i), values: config.options, topKKernels }),
+    );
+  let compressors = createCompressors();
   const k = typeof config.options.k === 'number' ? config.options.k : undefined;
   const stepUsed = resolveStepSize(config.step, mSpec, () => ({ smoothness: requireSmoothness(problem, config), compressor: cSpec, d, k }), config.compressor);
   const start = startingPoint(config.x0, problem, config.seed);
@@ -125,8 +126,10 @@ export async function prepareRun(input: RunConfig | RawOptions, environment: Run
   // the metrics of every row stay float64, evaluated by the reference problem at the method's iterate.
   const gpu =
     config.backend === 'gpu'
-      ? await prepareGpuRun(problem, start.x0, { mode: (config.gpu_mode ?? 'auto') as GpuMode, allowSoftware: config.allow_software_gpu === true })
+      ? await prepareGpuRun(problem, start.x0, { mode: (config.gpu_mode ?? 'auto') as GpuMode, allowSoftware: config.allow_software_gpu === true, topK: config.compressor === 'topk', impAStep: config.compressor === 'imp-a' ? stepUsed : undefined })
       : undefined;
+  // … and topk selects with the device's threshold (the cpu compressors above validated the options).
+  if (gpu?.topK) compressors = createCompressors(gpu.topK);
   for (const line of gpu?.log ?? []) environment.onLog?.(line);
   const computed: Problem = gpu?.problem ?? problem;
   const oracle = createOracle(computed, { batch: config.batch, seed: config.seed });

@@ -5,7 +5,8 @@
  *
  * The comparison is made on the keys rounded to float32, exactly as the device saw them: two
  * float64 keys that round to the same float32 value tie here (smaller index first), where the
- * float64 topk would order them. The values sent are the float64 v_j.
+ * float64 topk would order them. The values sent are the float64 v_j. The bit count is topk's
+ * (k·(F + I), I = --index-bits or ⌈log2 d⌉).
  */
 import type { TopKKernels } from '../backends/types.js';
 import type { Compressor, WireMessage } from './types.js';
@@ -20,9 +21,10 @@ export class GpuTopKCompressor implements Compressor {
     readonly k: number,
     floatBits: number,
     private readonly kernels: TopKKernels,
+    indexBits?: number,
   ) {
     if (!(Number.isInteger(k) && k >= 1 && k <= d)) throw new RangeError(`topk: k = ${k} must be in [1, ${d}]`);
-    this.message = sparseMessage(k, sparseBits(k, d, floatBits));
+    this.message = sparseMessage(k, sparseBits(k, d, floatBits, indexBits));
     this.message.nnz = k;
   }
 
@@ -41,8 +43,11 @@ export class GpuTopKCompressor implements Compressor {
         const key = Math.fround(Math.abs(v[j]));
         if (key > threshold || (key === threshold && ties-- > 0)) indices[taken++] = j;
       }
-      // Fewer than k numbers (the rest NaN): NaN keys rank last, by index.
-      for (let j = 0; j < d && taken < k; j++) if (Number.isNaN(v[j])) indices[taken++] = j;
+      // Fewer than k numbers (the rest NaN): NaN keys rank last, by index; then back to index order.
+      if (taken < k) {
+        for (let j = 0; j < d && taken < k; j++) if (Number.isNaN(v[j])) indices[taken++] = j;
+        indices.subarray(0, k).sort();
+      }
     }
     for (let t = 0; t < k; t++) values[t] = v[indices[t]];
     return this.message;

@@ -2,6 +2,7 @@ import type { Compressor, CompressorSpec } from './types.js';
 import { TopKSelector } from './select.js';
 import { sparseBits, sparseMessage } from './wire.js';
 import { K_OPTION, requireK } from './options.js';
+import { GpuTopKCompressor } from './topk-gpu.js';
 
 /**
  * Top-k (seed 000 eq. 10): keep the k entries of largest |x_i|, ties by the smaller index; k pairs
@@ -19,6 +20,7 @@ export const topkSpec: CompressorSpec = {
   create(options): Compressor {
     const { d } = options;
     const k = requireK(options.values, d, 'topk');
+    if (options.topKKernels) return new GpuTopKCompressor(d, k, options.floatBits, options.topKKernels, options.indexBits);
     const selector = new TopKSelector(d);
     const msg = sparseMessage(k, sparseBits(k, d, options.floatBits, options.indexBits));
     msg.nnz = k;

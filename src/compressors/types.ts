@@ -1,5 +1,6 @@
 import type { OptionDecl, OptionValues } from '../core/options.js';
 import type { Rng } from '../core/rng.js';
+import type { TopKKernels } from '../backends/types.js';
 import type { LocalObjective } from '../problems/types.js';
 
 /**
@@ -47,6 +48,8 @@ export interface CompressorOptions {
    * applied (see core/options.ts). Read with the helpers of compressors/options.ts.
    */
   values: OptionValues;
+  /** A backend's top-k threshold (--backend gpu): topk then selects with it (topk-gpu.ts). */
+  topKKernels?: TopKKernels;
 }
 
 /** Contraction facts used by theory step sizes and `compressors --check`. */

@@ -5,6 +5,8 @@
 import { DcompError } from '../core/errors.js';
 import { OptionError } from '../core/options.js';
 import type { CompressContext, Compressor } from '../compressors/types.js';
+import type { TopKSelector } from '../compressors/select.js';
+import { GpuTopKCompressor } from '../compressors/topk-gpu.js';
 import type { MethodEnv, MethodState } from './types.js';
 import { emptyCounters, type CountedState } from './traffic.js';
 
@@ -57,4 +59,18 @@ export function checkSparsityK(method: string, env: MethodEnv): number {
 export function workerRows(n: number, d: number): Float64Array[] {
   const buffer = new Float64Array(n * d);
   return Array.from({ length: n }, (_, i) => buffer.subarray(i * d, (i + 1) * d));
+}
+
+/**
+ * Worker i's top-k of v (k largest |v_j|, ties by the smaller index) into indices[0..k), ascending:
+ * the float64 selection, or, when worker i's compressor is the backend's Top-k (--backend gpu), that
+ * compressor (the threshold from the device; ties compared in float32, see topk-gpu.ts).
+ */
+export function selectTopK(env: MethodEnv, worker: number, selector: TopKSelector, v: Float64Array, d: number, k: number, indices: Int32Array): void {
+  const compressor = env.compressors[worker];
+  if (compressor instanceof GpuTopKCompressor && compressor.k === k && compressor.d === d) {
+    indices.set(compressor.compress(v).indices.subarray(0, k));
+    return;
+  }
+  selector.select(v, d, k, indices, true);
 }

@@ -14,7 +14,7 @@
 import { TopKSelector } from '../compressors/select.js';
 import type { Method, MethodEnv, MethodSpec } from './types.js';
 import { TopKTreeReducer } from './communicator.js';
-import { baseState, checkSparsityK, checkStart, workerRows, type CountedMethodState } from './common.js';
+import { baseState, checkSparsityK, checkStart, selectTopK, workerRows, type CountedMethodState } from './common.js';
 import { addTraffic, sparseMessageBits, treeReduceBroadcastTraffic, type StepTraffic } from './traffic.js';
 
 export interface GtopkState extends CountedMethodState {
@@ -71,7 +71,7 @@ function createGtopk(): Method<GtopkState> {
         const own = ownIndices[i];
         const leafIndices = reducer.nodeIndices[i];
         const leafValues = reducer.nodeValues[i];
-        selector.select(acc, d, k, own, true);
+        selectTopK(env, i, selector, acc, d, k, own);
         for (let t = 0; t < k; t++) {
           leafIndices[t] = own[t];
           leafValues[t] = acc[own[t]];

@@ -10,7 +10,7 @@
 import { TopKSelector } from '../compressors/select.js';
 import type { Method, MethodEnv, MethodSpec } from './types.js';
 import { applyAveragedUpdate, TreeSum } from './communicator.js';
-import { baseState, checkSparsityK, checkStart, workerRows, type CountedMethodState } from './common.js';
+import { baseState, checkSparsityK, checkStart, selectTopK, workerRows, type CountedMethodState } from './common.js';
 import { addTraffic, allGatherTraffic, sparseMessageBits, type StepTraffic } from './traffic.js';
 
 export interface TopkSsgdState extends CountedMethodState {
@@ -56,7 +56,7 @@ function createTopkSsgd(): Method<TopkSsgdState> {
         state.rowsProcessed += env.oracle.gradient(i, x, gradient);
         const acc = residuals[i];
         for (let j = 0; j < d; j++) acc[j] = acc[j] + gamma * gradient[j];
-        selector.select(acc, d, k, chosenIndices, true);
+        selectTopK(env, i, selector, acc, d, k, chosenIndices);
         for (let t = 0; t < k; t++) chosenValues[t] = acc[chosenIndices[t]];
         sum.addSparse(k, chosenIndices, chosenValues, 1);
         for (let t = 0; t < k; t++) acc[chosenIndices[t]] -= chosenValues[t];

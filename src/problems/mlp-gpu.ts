@@ -9,13 +9,14 @@
  * request at a point computes every shard and the rest are served from that result (the point is
  * compared entry by entry). Costs, said plainly: a worker-specific point (imp-b/imp-c inner points)
  * and a minibatch gradient (row weights, zero outside the batch) each cost a pass over all shards.
- * imp-a's coordinateDecrease runs on the float64 reference (no kernel for it yet).
+ * imp-a's coordinateDecrease runs on the device when `coordinateKernels` is set (mlp-gpu-impa.ts,
+ * done by --backend gpu runs whose compressor is imp-a), else on the float64 reference.
  */
 import { checkAgainstReference, type GradientCheck } from './gpu-check.js';
 import { DcompError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import type { LabeledData } from '../data/types.js';
-import type { BackendLabel, MlpKernels } from '../backends/types.js';
+import type { BackendLabel, MlpCoordinateKernels, MlpKernels } from '../backends/types.js';
 import type { MlpProblem, MlpShard } from './mlp.js';
 import type { LocalObjective, Problem } from './types.js';
 import { GPU_GRADIENT_TOLERANCE } from './logreg-gpu.js';
@@ -193,6 +194,8 @@ export class GpuMlpProblem implements Problem {
   private readonly batchGradients: Float64Array[];
   private readonly batchTerms: Float64Array;
   private readonly workerGradient: Float64Array;
+  /** imp-a's row sums on the device (one hidden layer); unset: the float64 reference's scores. */
+  coordinateKernels: MlpCoordinateKernels | undefined;
 
   constructor(
     readonly reference: MlpProblem,
@@ -364,9 +367,22 @@ export class GpuMlpShard implements LocalObjective {
     return sum / count + this.regulariserValue(x);
   }
 
-  /** imp-a: the float64 reference's (no gpu kernel for it yet; docs/backends.md). */
+  /**
+   * imp-a: the device's row sums (problem.coordinateKernels), then 1/N_i and the regulariser's
+   * (λ/2)·δ(2x_j − δ) in float64 as the reference does; without the kernels the reference's scores.
+   */
   coordinateDecrease(x: Float64Array, v: Float64Array, eta: number, out: Float64Array): void {
-    this.reference.coordinateDecrease(x, v, eta, out);
+    const kernels = this.problem.coordinateKernels;
+    if (!kernels) {
+      this.reference.coordinateDecrease(x, v, eta, out);
+      return;
+    }
+    kernels.coordinateDecreaseSums(this.index, x, v, eta, out);
+    const lambda = this.reference.lambda;
+    for (let j = 0; j < this.d; j++) {
+      const step = eta * v[j];
+      out[j] = step === 0 ? 0 : out[j] * this.invRows + (lambda === 0 ? 0 : 0.5 * lambda * step * (2 * x[j] - step));
+    }
   }
 }
 

@@ -4,18 +4,24 @@
  * reference in src/problems/mlp.ts in the same order with the same branches; the inner "axpy over
  * units" loops go two lanes at a time (f64x2) and hold eight units in registers across the loop over
  * non-zeros or input units (blocking over independent outputs), which changes no unit's order of
- * additions, and exp and log1p are imported from the host's Math, so the results are bitwise those of
- * the JS reference.
+ * additions, and exp and log1p are fdlibm's as V8 computes them (./fdlibm.ts), so the results are
+ * bitwise those of the JS reference.
  *
  * Memory is owned by the JS side. Every call gets `desc`, the byte offset of an i32 table laid out by
  * the loader (see the D_* indices); pointers in it are byte offsets into this instance's memory, layer
  * offsets are f64 element indices. Nothing here allocates (stub runtime), so the memory never grows.
  */
 
-@external("env", "exp")
-declare function hostExp(x: f64): f64;
-@external("env", "log1p")
-declare function hostLog1p(x: f64): f64;
+import { fdlibmExp, fdlibmLog1p } from './fdlibm';
+
+/** V8's Math.exp and Math.log1p, bit for bit, without leaving WebAssembly (see fdlibm.ts). */
+export function expLikeV8(x: f64): f64 {
+  return fdlibmExp(x);
+}
+
+export function log1pLikeV8(x: f64): f64 {
+  return fdlibmLog1p(x);
+}
 
 /** First byte the JS side may use. */
 export function heapBase(): usize {
@@ -332,12 +338,12 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     const p = -br * logit;
     let sig: f64;
     if (p > 0) {
-      const e = hostExp(-p);
-      if (withLoss) sum += p + hostLog1p(e);
+      const e = fdlibmExp(-p);
+      if (withLoss) sum += p + fdlibmLog1p(e);
       sig = 1 / (1 + e);
     } else {
-      const e = hostExp(p);
-      if (withLoss) sum += hostLog1p(e);
+      const e = fdlibmExp(p);
+      if (withLoss) sum += fdlibmLog1p(e);
       sig = e / (1 + e);
     }
     if (!grad) continue;
@@ -495,12 +501,12 @@ export function decreaseOneHidden(desc: usize, cdesc: usize, rows: i32, eta: f64
     const q = -load<f64>(f64At(bPtr, r)) * logit;
     store<f64>(f64At(p, r), q);
     if (q > 0) {
-      const e = hostExp(-q);
-      store<f64>(f64At(softplus, r), q + hostLog1p(e));
+      const e = fdlibmExp(-q);
+      store<f64>(f64At(softplus, r), q + fdlibmLog1p(e));
       store<f64>(f64At(sigma, r), 1 / (1 + e));
     } else {
-      const e = hostExp(q);
-      store<f64>(f64At(softplus, r), hostLog1p(e));
+      const e = fdlibmExp(q);
+      store<f64>(f64At(softplus, r), fdlibmLog1p(e));
       store<f64>(f64At(sigma, r), e / (1 + e));
     }
     memory.copy(f64At(hidden, r * h), z1, <usize>h << 3);

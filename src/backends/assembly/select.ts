@@ -6,10 +6,11 @@
  *
  * Algorithm, O(n) and no allocation (the JS side lays out the buffers, see ../select.ts):
  *  - n ≤ SMALL: the transformed keys into scratch, one introselect for T, the k-th largest value.
- *  - larger n: a strided sample of m keys gives two values U ≥ L bracketing T with high probability
- *    (ranks ±(3.5·√rank + 2) around the sample rank of T); one SIMD pass writes the indices and keys
- *    of the keys ≥ L (in index order). If T does lie in [L, U] (the counts say so), the introselect
- *    runs on that band only; if the sample missed, on all keys.
+ *  - larger n: a strided sample of m keys gives a value L below T with high probability (the sample
+ *    rank of T + 3.5·√rank + 2), and for n > 2^17 also U above it; one SIMD pass writes the indices
+ *    and keys of the keys ≥ L (in index order). If there are at least k of them (then T is among
+ *    them; with U, fewer than k above U), a Floyd–Rivest selection finds T among them (for n > 2^17
+ *    the introselect, on the band [L, U] only); if the sample missed, the introselect on all keys.
  *  - Output: one pass over the candidates (or all keys) in index order, taking the keys above T and
  *    the first `need` ties.
  * T and the count above it are determined by the keys, so the winners are exactly the reference's.
@@ -22,6 +23,8 @@ export function heapBase(): usize {
 
 /** Up to this many keys a plain introselect over all of them (sampling does not pay off). */
 const SMALL: i32 = 256;
+/** Above this many keys the selection runs on the sample's band only (see selectTopK). */
+const BANDED_FROM: i32 = 1 << 17;
 
 // Results of the helpers below, in globals so that nothing is allocated.
 /** Values strictly greater than the value quickselect returned, in its range. */
@@ -169,6 +172,81 @@ function quickselect(s: usize, n: i32, t: i32): f64 {
   return 0; // not reached
 }
 
+
+@inline
+function swap8(s: usize, a: i32, b: i32): void {
+  const x = load<f64>(at8(s, a));
+  store<f64>(at8(s, a), load<f64>(at8(s, b)));
+  store<f64>(at8(s, b), x);
+}
+
+/**
+ * Floyd–Rivest selection (descending): afterwards s[t] holds the value of rank t of s[left..right]
+ * (0 = largest), the values before it ≥ it and those after ≤ it. Each round first recurses on a
+ * sample-sized range around t, so its pivot lands near rank t and one Hoare partition leaves little;
+ * measured 2× faster than the introselect on the candidates of d = 10⁴…10⁵, k = d/10. After
+ * 2·log2(size) + 8 rounds of one range (never seen on real keys) a heapsort of what is left keeps the
+ * worst case O(n log n).
+ */
+function floydRivest(s: usize, left: i32, right: i32, t: i32, budget: i32): void {
+  while (right > left) {
+    if (budget-- <= 0) {
+      heapSortDescending(s, left, right + 1);
+      return;
+    }
+    if (right - left > 600) {
+      const n = <f64>(right - left + 1);
+      const i = <f64>(t - left + 1);
+      const z = Math.log(n);
+      const size = 0.5 * Math.exp((2.0 * z) / 3.0);
+      const sd = 0.5 * Math.sqrt((z * size * (n - size)) / n) * (i < n / 2 ? -1.0 : 1.0);
+      const l = max(left, <i32>Math.floor(<f64>t - (i * size) / n + sd));
+      const r = min(right, <i32>Math.floor(<f64>t + ((n - i) * size) / n + sd));
+      floydRivest(s, l, r, t, roundBudget(r - l + 1));
+    }
+    // Hoare partition around v = s[t], with s[left] ≥ v ≥ s[right] as sentinels for the inner scans.
+    const v = load<f64>(at8(s, t));
+    let i = left;
+    let j = right;
+    swap8(s, left, t);
+    if (load<f64>(at8(s, right)) < v) swap8(s, right, left);
+    while (i < j) {
+      swap8(s, i, j);
+      i++;
+      j--;
+      while (load<f64>(at8(s, i)) > v) i++;
+      while (load<f64>(at8(s, j)) < v) j--;
+    }
+    if (load<f64>(at8(s, left)) == v) swap8(s, left, j);
+    else {
+      j++;
+      swap8(s, j, right);
+    }
+    if (j <= t) left = j + 1;
+    if (t <= j) right = j - 1;
+  }
+}
+
+@inline
+function roundBudget(size: i32): i32 {
+  return 2 * (31 - clz<i32>(size + 1)) + 8;
+}
+
+/** The value of rank t (0 = largest) in s[0..n) (no NaN), with `selectedGreater` set, by floydRivest. */
+function selectRank(s: usize, n: i32, t: i32, budget: i32): f64 {
+  floydRivest(s, 0, n - 1, t, budget);
+  const value = load<f64>(at8(s, t));
+  // The values greater than it are among s[0..t): count them two lanes at a time (a lane's mask is −1).
+  const vv = f64x2.splat(value);
+  let acc = i64x2.splat(0);
+  let i = 0;
+  for (; i + 2 <= t; i += 2) acc = i64x2.sub(acc, f64x2.gt(v128.load(at8(s, i)), vv));
+  let greater = <i32>(i64x2.extract_lane(acc, 0) + i64x2.extract_lane(acc, 1));
+  for (; i < t; i++) greater += <i32>(load<f64>(at8(s, i)) > value);
+  selectedGreater = greater;
+  return value;
+}
+
 /**
  * Writes, ascending, the k winners among the keys at the listed indices (`list`, ascending, with
  * their transformed keys in `vals`) or, when list is 0, among keys[0..count): the keys above t,
@@ -237,26 +315,54 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
     return;
   }
   // Sample: m = ¾·n^(2/3) keys at strided positions, transformed (¾ measured best among ½, ¾, 1, 2:
-  // a larger sample costs more than its narrower band saves); the rank of T among them, ± a margin
-  // of 3.5 binomial standard deviations (√rank bounds √(m·p·(1−p)) for p = k/n).
+  // a larger sample costs more than its narrower margin saves); the rank of T among them ± a margin
+  // of 3.5 binomial standard deviations (√rank bounds √(m·p·(1−p)) for p = k/n) gives L (and U).
   const m = <i32>Math.ceil(0.75 * Math.pow(<f64>n, 2.0 / 3.0));
   const stride = <f64>n / <f64>m;
   for (let j = 0; j < m; j++) store<f64>(at8(scratch, j), transform(load<f64>(at8(keys, <i32>Math.floor(<f64>j * stride))), byAbs));
   const rank = <i32>Math.floor(<f64>(k - 1) * <f64>m / <f64>n);
   const gap = <i32>Math.ceil(3.5 * Math.sqrt(<f64>(rank + 1))) + 2;
-  const upper = rank - gap < 0 ? Infinity : quickselect(scratch, m, rank - gap);
+  // Above BANDED_FROM keys, the band [L, U] (~2·gap/m of the keys) goes to scratch and the
+  // introselect runs on it; below, every candidate ≥ L goes there and Floyd–Rivest runs on them all
+  // (measured, k = d/100 and d/10: at d = 10⁴…10⁵ sorting keys into the band costs more than it
+  // saves, and Floyd–Rivest beats the introselect; at d = 10⁶ the band and introselect are faster).
+  const banded = n > BANDED_FROM && rank - gap >= 0;
   const lower = quickselect(scratch, m, min(m - 1, rank + gap));
+  const upper = banded ? quickselect(scratch, m, rank - gap) : Infinity;
   if (lower == -Infinity) {
     selectAll(n, k, keys, out, scratch, byAbs);
     return;
   }
-  // One pass writes the indices and transformed keys of the keys ≥ `lower`, in index order, eight
-  // keys per iteration with all loads first: one branch on "any of the eight", then a loop over the
-  // set bits (measured 2–3× faster than a branch-free store per key). Raw comparisons: a NaN key
-  // compares false, so it is left out, as with NaN → −∞ (lower > −∞).
+  const c = banded
+    ? byAbs ? collectBandAbs(n, keys, cand, vals, scratch, lower, upper) : collectBandRaw(n, keys, cand, vals, scratch, lower, upper)
+    : byAbs ? collectAllAbs(n, keys, cand, vals, scratch, lower) : collectAllRaw(n, keys, cand, vals, scratch, lower);
+  // Every key ≥ T is a candidate exactly when there are at least k candidates (T ≥ L); with the band,
+  // T is in it when fewer than k candidates lie above U. Otherwise the sample missed (rare): the exact route.
+  const above = banded ? c - bandCount : 0;
+  if (!(above <= k - 1 && k - 1 < c)) {
+    selectAll(n, k, keys, out, scratch, byAbs);
+    return;
+  }
+  const t = banded ? quickselect(scratch, c - above, k - 1 - above) : selectRank(scratch, c, k - 1, roundBudget(c));
+  writeWinners(keys, cand, vals, c, t, k - above - selectedGreater, out, byAbs);
+}
+
+/** Keys of the band [L, U] that collectCandidates wrote to scratch. */
+let bandCount: i32 = 0;
+
+/**
+ * One pass writes the indices and transformed keys of the keys ≥ `lower`, in index order, and to
+ * scratch (for the selection to permute) either every candidate or, `banded`, those ≤ `upper`
+ * (their number in bandCount); returns the number of candidates. Eight keys per iteration with all
+ * loads first: one branch on "any of the eight", then a loop over the set bits (measured 2–3× faster
+ * than a branch-free store per key). Raw comparisons: a NaN key compares false, so it is left out,
+ * as with NaN → −∞ (lower > −∞).
+ */
+@inline
+function collectCandidates(n: i32, keys: usize, cand: usize, vals: usize, scratch: usize, lower: f64, upper: f64, banded: bool, byAbs: bool): i32 {
   const lowerV = f64x2.splat(lower);
   let c = 0;
-  let b = 0; // the band [lower, upper]'s keys go to scratch as they come
+  let b = 0;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const at = at8(keys, i);
@@ -281,9 +387,11 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
         const u = transform(load<f64>(at8(at, t)), byAbs);
         store<i32>(at4(cand, c), i + t);
         store<f64>(at8(vals, c), u);
-        store<f64>(at8(scratch, b), u);
+        if (banded) {
+          store<f64>(at8(scratch, b), u);
+          b += <i32>(u <= upper);
+        } else store<f64>(at8(scratch, c), u);
         c++;
-        b += <i32>(u <= upper);
         bits &= bits - 1;
       }
     }
@@ -293,20 +401,45 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
     if (u >= lower) {
       store<i32>(at4(cand, c), i);
       store<f64>(at8(vals, c), u);
-      store<f64>(at8(scratch, b), u);
+      if (banded) {
+        store<f64>(at8(scratch, b), u);
+        b += <i32>(u <= upper);
+      } else store<f64>(at8(scratch, c), u);
       c++;
-      b += <i32>(u <= upper);
     }
   }
-  // The candidates above `upper` are all winners; T is in the band if the sample did not miss
-  // (rare; then the exact route).
-  const above = c - b;
-  if (!(above <= k - 1 && k - 1 < c)) {
-    selectAll(n, k, keys, out, scratch, byAbs);
-    return;
-  }
-  const t = quickselect(scratch, b, k - 1 - above);
-  writeWinners(keys, cand, vals, c, t, k - above - selectedGreater, out, byAbs);
+  bandCount = b;
+  return c;
+}
+
+// The four forms of collectCandidates, each its own function (one copy of the loop per function
+// compiles tighter: inlining two copies into selectTopK measured ~5% slower).
+function collectAllAbs(n: i32, keys: usize, cand: usize, vals: usize, scratch: usize, lower: f64): i32 {
+  return collectCandidates(n, keys, cand, vals, scratch, lower, Infinity, false, true);
+}
+
+function collectAllRaw(n: i32, keys: usize, cand: usize, vals: usize, scratch: usize, lower: f64): i32 {
+  return collectCandidates(n, keys, cand, vals, scratch, lower, Infinity, false, false);
+}
+
+function collectBandAbs(n: i32, keys: usize, cand: usize, vals: usize, scratch: usize, lower: f64, upper: f64): i32 {
+  return collectCandidates(n, keys, cand, vals, scratch, lower, upper, true, true);
+}
+
+function collectBandRaw(n: i32, keys: usize, cand: usize, vals: usize, scratch: usize, lower: f64, upper: f64): i32 {
+  return collectCandidates(n, keys, cand, vals, scratch, lower, upper, true, false);
+}
+
+/**
+ * For the tests: selectRank on s[0..n) with the first range's round budget given (0 or 1 forces the
+ * heapsort fallback that real keys never reach); returns the value, `greaterOfLastSelection` the count.
+ */
+export function selectRankWithBudget(s: usize, n: i32, t: i32, budget: i32): f64 {
+  return selectRank(s, n, t, budget);
+}
+
+export function greaterOfLastSelection(): i32 {
+  return selectedGreater;
 }
 
 export function topkAbs(n: i32, k: i32, keys: usize, out: usize, scratch: usize, cand: usize, vals: usize): void {

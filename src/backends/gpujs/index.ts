@@ -15,6 +15,10 @@ import { probeInChild } from './probe.js';
 import { gpuLabel, softwareRefusal, type SelectedDevice } from './label.js';
 import { ellLayout, packShards, type PackedShards } from './layout.js';
 import type { MlpShape, RowLayout } from './program.js';
+import type { MlpImpAShape } from './mlp-impa-kernels.js';
+import { GpuMlpImpAKernels } from './mlp-impa.js';
+export { GpuMlpImpAKernels } from './mlp-impa.js';
+import { float32FromBits, KeySplitter, type RadixResult } from './topk-kernels.js';
 import type { InitResult, OpenResult, ProbeResult, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 export type { SelectedDevice } from './label.js';
@@ -109,10 +113,19 @@ export class GpuBackend {
     return new GpuMlpKernels(this.worker, this.label, packed, shape, vectors, init, () => this.dispose());
   }
 
+  /** Uploads the shards and builds the one-hidden-layer mlp's imp-a kernels (mlp-impa-kernels.ts). */
+  mlpImpAKernels(shards: readonly LogregShardData[], shape: MlpImpAShape): GpuMlpImpAKernels {
+    this.checkOpen();
+    const packed = packShards(shards);
+    const vectors: SharedVectors = { x: shared(4 * shape.params), v: shared(4 * shape.params), weights: shared(4), rows: shared(4), out: shared(4 * shape.params) };
+    const init = this.worker.call<InitResult>({ op: 'mlpImpA.init', packed, shape, shared: vectors });
+    return new GpuMlpImpAKernels(this.worker, this.label, packed, shape.params, vectors, init, () => this.dispose());
+  }
+
   /** The top-k threshold kernel for vectors of up to `capacity` entries. */
   topKKernels(capacity: number): GpuTopKKernels {
     this.checkOpen();
-    const vectors: SharedVectors = { x: shared(4), v: shared(4 * capacity), weights: shared(4), rows: shared(4), out: shared(4 * capacity) };
+    const vectors: SharedVectors = { x: shared(4), v: shared(8 * capacity), weights: shared(4), rows: shared(4), out: shared(4) };
     this.worker.call<string>({ op: 'topk.init', capacity, shared: vectors });
     return new GpuTopKKernels(this.worker, this.label, capacity, vectors);
   }
@@ -307,9 +320,15 @@ export class GpuLogregKernels implements LogregKernels {
   }
 }
 
+/**
+ * The top-k threshold on the device: the keys |v_j| (float32) go in as their bits' halves, the
+ * worker runs the radix search (8 counting dispatches, topk-kernels.ts) and T and #{keys > T} come
+ * back. NaN keys rank last: with fewer than k numeric keys, T is the smallest of them.
+ */
 export class GpuTopKKernels implements TopKKernels {
-  private readonly v: Float32Array;
-  private readonly out: Float32Array;
+  private readonly hi: Float32Array;
+  private readonly lo: Float32Array;
+  private readonly splitter = new KeySplitter();
 
   constructor(
     private readonly worker: WorkerSession,
@@ -317,32 +336,17 @@ export class GpuTopKKernels implements TopKKernels {
     readonly capacity: number,
     vectors: SharedVectors,
   ) {
-    this.v = new Float32Array(vectors.v);
-    this.out = new Float32Array(vectors.out);
+    this.hi = new Float32Array(vectors.v, 0, capacity);
+    this.lo = new Float32Array(vectors.v, 4 * capacity, capacity);
   }
 
   threshold(v: Float64Array, length: number, k: number): { threshold: number; greater: number } {
     if (length > this.capacity) throw new RangeError(`gpu backend: top-k of ${length} values, capacity ${this.capacity}`);
     if (!(Number.isInteger(k) && k >= 1 && k <= length)) throw new RangeError(`gpu backend: k = ${k} must be in [1, ${length}]`);
-    const dst = this.v;
-    for (let j = 0; j < length; j++) dst[j] = v[j];
-    this.worker.call<number>({ op: 'topk.countLarger', length });
-    // The keys with fewer than k larger keys are those ≥ T; T is the smallest of them.
-    const counts = this.out;
-    let threshold = Number.POSITIVE_INFINITY;
-    let greater = 0;
-    let found = false;
-    for (let t = 0; t < length; t++) {
-      const key = Math.abs(dst[t]);
-      if (Number.isNaN(key) || counts[t] >= k) continue;
-      if (!found || key < threshold) {
-        threshold = key;
-        greater = counts[t];
-        found = true;
-      }
-    }
-    if (!found) return { threshold: Number.NaN, greater: 0 };
-    return { threshold, greater };
+    const numbers = this.splitter.split(v, length, this.hi, this.lo);
+    if (numbers === 0) return { threshold: Number.NaN, greater: 0 };
+    const { bits, greater } = this.worker.call<RadixResult>({ op: 'topk.threshold', length, k: Math.min(k, numbers), numbers });
+    return { threshold: float32FromBits(bits), greater };
   }
 }
 

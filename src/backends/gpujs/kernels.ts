@@ -229,20 +229,4 @@ export function shardCoordinateDecrease(this: KernelThis, z: number[], v: number
   return sum;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Top-k threshold by rank counting: cell t counts the keys strictly larger than key t (|v| when
-// byAbs). The keys whose count is below k are exactly those ≥ the k-th largest key T, so T is the
-// smallest of them (found on the host in one pass). O(d²) work, all cells in parallel.
-// ---------------------------------------------------------------------------------------------
-
-/** #{j : |v_j| > |v_t|} (NaN keys count nothing and are discarded on the host). */
-export function countLarger(this: KernelThis, v: number[], length: number): number {
-  const key = Math.abs(v[this.thread.x]);
-  let count = 0.0;
-  for (let j = 0; j < length; j++) {
-    if (Math.abs(v[j]) > key) {
-      count += 1.0;
-    }
-  }
-  return count;
-}
+// The top-k threshold (a radix search over the key bits) is in topk-kernels.ts.

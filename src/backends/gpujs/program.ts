@@ -8,13 +8,14 @@ import { performance } from 'node:perf_hooks';
 import type { GpuJsKernel, GpuJsKernelSettings } from './api.js';
 import type { OpenedDevice } from './device.js';
 import {
-  HELPER_FUNCTIONS, columnSums, countLarger, rowCoefficientsCsr, rowCoefficientsEll, rowLoss, shardColumnSums, shardCoordinateDecrease,
+  HELPER_FUNCTIONS, columnSums, rowCoefficientsCsr, rowCoefficientsEll, rowLoss, shardColumnSums, shardCoordinateDecrease,
   shardLossArguments, shardRowCoefficients,
 } from './kernels.js';
 import { ellLayout, type PackedShards } from './layout.js';
 import {
   mlpBackward, mlpCellLimit, mlpDenseGradients, mlpDenseLayer, mlpFirstLayer, mlpFirstLayerGradients, mlpLayerOffsets, mlpRowTerms, type MlpLayerOffsets,
 } from './mlp-kernels.js';
+import { countAtLeastCandidates, radixThreshold, TOPK_CANDIDATES, type RadixResult } from './topk-kernels.js';
 
 /** Row layouts of the margin kernel (docs/backends.md has the measurements behind the default). */
 export type RowLayout = 'csr' | 'ell';
@@ -218,24 +219,65 @@ export class LogregProgram {
   }
 }
 
-/** The top-k threshold kernel for vectors of up to `capacity` entries. */
+/**
+ * The top-k threshold for vectors of up to `capacity` entries: a radix search over the key bits,
+ * one counting dispatch per 4 bits (topk-kernels.ts). Blocks of 256 keys (more for vectors above
+ * 2^19 entries, so that a pass reads back at most 2048·16 partial counts).
+ */
 export class TopKProgram {
   readonly runner: KernelRunner;
+  readonly blockSize: number;
+  readonly blocks: number;
   private readonly count: NamedKernel;
-  private readonly padded: Float32Array;
+  private readonly keyHi: Float32Array;
+  private readonly keyLo: Float32Array;
+  private readonly candHi = new Float32Array(TOPK_CANDIDATES);
+  private readonly candLo = new Float32Array(TOPK_CANDIDATES);
+  private readonly sums = new Float64Array(TOPK_CANDIDATES);
+  private length = 0;
 
   constructor(device: OpenedDevice, readonly capacity: number) {
+    if (!(Number.isInteger(capacity) && capacity >= 1 && capacity < 2 ** 24)) {
+      throw new RangeError(`gpu backend: top-k capacity ${capacity} must be in [1, 2^24) (float32 counts and indices are exact below 2^24)`);
+    }
     this.runner = new KernelRunner(device);
-    this.padded = new Float32Array(capacity);
-    this.count = this.runner.make('count larger (top-k threshold)', countLarger, { output: [capacity], loopMaxIterations: Math.max(1, capacity) });
+    this.blockSize = Math.max(256, Math.ceil(capacity / 2048));
+    this.blocks = Math.ceil(capacity / this.blockSize);
+    this.keyHi = new Float32Array(capacity);
+    this.keyLo = new Float32Array(capacity);
+    this.count = this.runner.make('top-k threshold: keys ≥ 16 candidates per block (radix pass)', countAtLeastCandidates, {
+      output: [this.blocks * TOPK_CANDIDATES], loopMaxIterations: this.blockSize,
+      constants: { blockSize: this.blockSize, candidates: TOPK_CANDIDATES },
+    });
   }
 
-  /** counts[t] = #{j < length : |v_j| > |v_t|} for t < length. */
-  async countLarger(v: Float32Array, length: number): Promise<Float32Array> {
-    const padded = this.padded;
-    padded.set(v.subarray(0, length));
-    padded.fill(0, length);
-    return (await this.runner.runFlat(this.count, padded, length)).subarray(0, length);
+  /** Counts of the keys ≥ each candidate bit pattern (one dispatch; the blocks' partial counts added here). */
+  private async countPass(candidates: readonly number[]): Promise<Float64Array> {
+    for (let m = 0; m < TOPK_CANDIDATES; m++) {
+      this.candHi[m] = Math.floor(candidates[m] / 65536);
+      this.candLo[m] = candidates[m] % 65536;
+    }
+    const partial = await this.runner.runFlat(this.count, this.keyHi, this.keyLo, this.candHi, this.candLo, this.length);
+    const sums = this.sums;
+    sums.fill(0);
+    const used = Math.ceil(this.length / this.blockSize);
+    for (let b = 0; b < used; b++) {
+      const base = b * TOPK_CANDIDATES;
+      for (let m = 0; m < TOPK_CANDIDATES; m++) sums[m] += partial[base + m];
+    }
+    return sums;
+  }
+
+  /**
+   * The k-th largest key and how many are larger, the keys given as their bits' halves
+   * (KeySplitter: hi[j], lo[j] for j < length; NaN keys have hi −1) of which `numbers` are numeric.
+   */
+  async threshold(hi: Float32Array, lo: Float32Array, length: number, k: number, numbers: number): Promise<RadixResult> {
+    if (!(Number.isInteger(length) && length >= 1 && length <= this.capacity)) throw new RangeError(`gpu backend: top-k of ${length} values, capacity ${this.capacity}`);
+    this.keyHi.set(hi.subarray(0, length));
+    this.keyLo.set(lo.subarray(0, length));
+    this.length = length;
+    return radixThreshold(k, numbers, (candidates) => this.countPass(candidates));
   }
 
   destroy(): void {

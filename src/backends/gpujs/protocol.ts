@@ -3,6 +3,7 @@ import type { GpuMode } from '../types.js';
 import type { SelectedDevice } from './label.js';
 import type { PackedShards } from './layout.js';
 import type { MlpShape, RowLayout } from './program.js';
+import type { MlpImpAShape } from './mlp-impa-kernels.js';
 
 export interface TimingSample {
   /** What was timed, e.g. "row coefficients (CSR)". */
@@ -27,7 +28,7 @@ export interface ProbeResult {
  * Vectors of the hot calls travel through shared memory, not messages (no copy, no allocation per
  * call): the main thread writes x (and v, the row weights) into these float32 views before a call,
  * and the worker writes the result into `out`. Sizes: x and v d + 1, weights N_max, out
- * max(n·d, N) for logreg; v and out `capacity` for top-k.
+ * max(n·d, N) for logreg; v 2·capacity for top-k (the keys' bit halves).
  */
 export interface SharedVectors {
   readonly x: SharedArrayBuffer;
@@ -38,7 +39,7 @@ export interface SharedVectors {
   readonly out: SharedArrayBuffer;
 }
 
-export type TimedKernel = 'gradients' | 'rowCoefficients' | 'columnSums' | 'lossTerms' | 'shardGradient' | 'coordinateDecrease' | 'countLarger';
+export type TimedKernel = 'gradients' | 'rowCoefficients' | 'columnSums' | 'lossTerms' | 'shardGradient' | 'coordinateDecrease';
 
 export type Request =
   | { op: 'open'; mode: GpuMode }
@@ -55,9 +56,13 @@ export type Request =
   | { op: 'mlp.evaluate'; weighted: boolean; gradients: boolean }
   /** Times each mlp kernel on its own in the worker at the x in shared memory (TimingSample[]). */
   | { op: 'mlp.time'; reps: number }
+  /** mlp imp-a (mlp-impa-kernels.ts): x and v in, the shard's d row sums out. */
+  | { op: 'mlpImpA.init'; packed: PackedShards; shape: MlpImpAShape; shared: SharedVectors }
+  | { op: 'mlpImpA.scores'; worker: number; eta: number }
   | { op: 'topk.init'; capacity: number; shared: SharedVectors }
-  | { op: 'topk.countLarger'; length: number }
-  /** Times a kernel in the worker at the x in shared memory (the top-k kernel: at v). */
+  /** Keys as bit halves in shared v (hi at 0, lo at `capacity`); the result is a RadixResult (topk-kernels.ts). */
+  | { op: 'topk.threshold'; length: number; k: number; numbers: number }
+  /** Times a kernel in the worker at the x in shared memory. */
   | { op: 'time'; what: TimedKernel; reps: number }
   | { op: 'close' };
 

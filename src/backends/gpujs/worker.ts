@@ -16,6 +16,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { openDevice, type OpenedDevice } from './device.js';
 import { LogregProgram, MlpProgram, TopKProgram } from './program.js';
+import { MlpImpAProgram } from './mlp-impa-kernels.js';
 import type { Reply, Request, SharedVectors, TimedKernel, TimingSample } from './protocol.js';
 
 interface WorkerInit {
@@ -47,6 +48,7 @@ class Session {
   logreg: { program: LogregProgram; vectors: Vectors } | undefined;
   topk: { program: TopKProgram; vectors: Vectors } | undefined;
   mlp: { program: MlpProgram; vectors: Vectors } | undefined;
+  mlpImpA: { program: MlpImpAProgram; vectors: Vectors } | undefined;
 
   requireDevice(): OpenedDevice {
     if (!this.device) throw new Error('gpu backend: no device opened');
@@ -71,6 +73,8 @@ class Session {
   close(): void {
     this.logreg?.program.destroy();
     this.topk?.program.destroy();
+    this.mlpImpA?.program.destroy();
+    this.mlpImpA = undefined;
     this.mlp?.program.destroy();
     this.mlp = undefined;
     this.logreg = undefined;
@@ -105,15 +109,11 @@ const TIMED_NAMES: Readonly<Record<TimedKernel, string>> = {
   lossTerms: 'row losses, all rows',
   shardGradient: 'one shard: margins, σ, Aᵀr',
   coordinateDecrease: 'imp-a scores, one shard',
-  countLarger: 'top-k threshold (rank counting)',
 };
 
 async function time(session: Session, what: TimedKernel, reps: number): Promise<TimingSample> {
   let call: () => Promise<unknown>;
-  if (what === 'countLarger') {
-    const { program, vectors } = session.requireTopK();
-    call = () => program.countLarger(vectors.v, program.capacity);
-  } else {
+  {
     const { program, vectors } = session.requireLogreg();
     switch (what) {
       case 'gradients':
@@ -220,17 +220,33 @@ async function handle(id: number, req: Request): Promise<{ result: unknown }> {
       const { program, vectors } = session.requireMlp();
       return { result: await program.timeKernels(vectors.x, req.reps) };
     }
+    case 'mlpImpA.init': {
+      session.mlpImpA?.program.destroy();
+      session.mlpImpA = undefined;
+      const t0 = performance.now();
+      const program = new MlpImpAProgram(session.requireDevice(), req.packed, req.shape);
+      const kernels = await program.warmUp();
+      session.mlpImpA = { program, vectors: views(req.shared) };
+      return { result: { kernels, buildMs: performance.now() - t0 } };
+    }
+    case 'mlpImpA.scores': {
+      if (!session.mlpImpA) throw new Error('gpu backend: mlp imp-a kernels not initialised');
+      const { program, vectors } = session.mlpImpA;
+      return publish(vectors, await program.decreaseSums(req.worker, vectors.x, vectors.v, req.eta));
+    }
     case 'topk.init': {
       session.topk?.program.destroy();
       session.topk = undefined;
       const program = new TopKProgram(session.requireDevice(), req.capacity);
-      await program.countLarger(new Float32Array(req.capacity), req.capacity);
+      const zeros = new Float32Array(req.capacity);
+      await program.threshold(zeros, zeros, req.capacity, 1, req.capacity);
       session.topk = { program, vectors: views(req.shared) };
       return { result: program.runner.device.selected.kernelClass };
     }
-    case 'topk.countLarger': {
+    case 'topk.threshold': {
       const { program, vectors } = session.requireTopK();
-      return publish(vectors, await program.countLarger(vectors.v, req.length));
+      const cap = program.capacity;
+      return { result: await program.threshold(vectors.v.subarray(0, cap), vectors.v.subarray(cap, 2 * cap), req.length, req.k, req.numbers) };
     }
     case 'time':
       return { result: await time(session, req.what, req.reps) };

@@ -1,0 +1,91 @@
+/**
+ * Rows in lexicographic order of their entries, with the length of the prefix each row shares with
+ * the one before: the plan of the kernels' "prefix" sweeps (./assembly/csr.ts prefixDots,
+ * ./assembly/mlp.ts). A row's dot product (or first-layer pre-activation) is summed over its entries
+ * in CSR order starting from 0, so two rows whose first m entries are equal (same column, same value
+ * bits) have bitwise the same partial sum after m terms: a sweep in this order keeps the partial sums
+ * of the previous row and adds only each row's new suffix. The rows' results are those of the plain
+ * row loop, bit for bit; the work is the number of nodes of the rows' prefix trie instead of nnz —
+ * on categorical one-hot data most rows share long prefixes (mushrooms: 20% of nnz for one shard,
+ * 41% for 20 contiguous shards; a9a 34% and 62%; w8a 67% and 77%).
+ */
+import type { CsrMatrix } from '../data/types.js';
+
+export interface RowPrefixPlan {
+  /** The rows in lexicographic order of their (column, value) sequences (ties: by row index). */
+  readonly order: Int32Array;
+  /** lcp[i]: number of leading entries row order[i] shares with row order[i − 1] (0 for i = 0). */
+  readonly lcp: Int32Array;
+  /** Entries the prefix sweep adds: Σ (row length − lcp), the trie's node count. */
+  readonly computed: number;
+  readonly nnz: number;
+  /** Longest row (the partial-sum buffer holds maxLength + 1 values). */
+  readonly maxLength: number;
+}
+
+/**
+ * The plan, or undefined when it cannot pay off: a cheap look first — the first two entries of up to
+ * 4096 evenly spaced rows (of at least 64); more distinct two-entry prefixes than half of them says the rows share
+ * little, and the O(N log N · length) sort is skipped (a random sparse matrix costs O(4096)).
+ */
+export function rowPrefixPlan(A: CsrMatrix, binary: boolean): RowPrefixPlan | undefined {
+  const { rows, rowPtr, colIdx, values } = A;
+  const nnz = rowPtr[rows];
+  if (rows < 2 || nnz === 0) return undefined;
+  const valueWords = new Uint32Array(values.buffer, values.byteOffset, 2 * values.length);
+  const sameEntry = (p: number, q: number): boolean =>
+    colIdx[p] === colIdx[q] && (binary || (valueWords[2 * p] === valueWords[2 * q] && valueWords[2 * p + 1] === valueWords[2 * q + 1]));
+  // Cheap look: distinct (first, second) entries of a strided sample of rows.
+  const heads = new Set<string>();
+  const looked = Math.min(rows, 4096);
+  for (let i = 0; i < looked; i++) {
+    const r = Math.floor((i * rows) / looked);
+    const s = rowPtr[r];
+    const len = rowPtr[r + 1] - s;
+    const key = len === 0 ? '' : len === 1 ? entryKey(colIdx, valueWords, s, binary) : `${entryKey(colIdx, valueWords, s, binary)}|${entryKey(colIdx, valueWords, s + 1, binary)}`;
+    heads.add(key);
+    if (looked >= 64 && heads.size > looked / 2) return undefined;
+  }
+  const compareEntries = (p: number, q: number): number => {
+    const dc = colIdx[p] - colIdx[q];
+    if (dc !== 0 || binary) return dc;
+    // values by their bits: a total order that puts bitwise-equal values (and only those) together
+    const dh = valueWords[2 * p + 1] - valueWords[2 * q + 1];
+    return dh !== 0 ? dh : valueWords[2 * p] - valueWords[2 * q];
+  };
+  const rowIds = Array.from({ length: rows }, (_, r) => r);
+  rowIds.sort((a, b) => {
+    const sa = rowPtr[a], la = rowPtr[a + 1] - sa;
+    const sb = rowPtr[b], lb = rowPtr[b + 1] - sb;
+    const m = Math.min(la, lb);
+    for (let t = 0; t < m; t++) {
+      const c = compareEntries(sa + t, sb + t);
+      if (c !== 0) return c;
+    }
+    return la !== lb ? la - lb : a - b;
+  });
+  const order = Int32Array.from(rowIds);
+  const lcp = new Int32Array(rows);
+  let computed = 0;
+  let maxLength = 0;
+  for (let i = 0; i < rows; i++) {
+    const r = order[i];
+    const s = rowPtr[r];
+    const len = rowPtr[r + 1] - s;
+    if (len > maxLength) maxLength = len;
+    let l = 0;
+    if (i > 0) {
+      const q = order[i - 1];
+      const sq = rowPtr[q];
+      const m = Math.min(len, rowPtr[q + 1] - sq);
+      while (l < m && sameEntry(s + l, sq + l)) l++;
+    }
+    lcp[i] = l;
+    computed += len - l;
+  }
+  return { order, lcp, computed, nnz, maxLength };
+}
+
+function entryKey(colIdx: Int32Array, valueWords: Uint32Array, p: number, binary: boolean): string {
+  return binary ? String(colIdx[p]) : `${colIdx[p]}:${valueWords[2 * p + 1]}:${valueWords[2 * p]}`;
+}
