@@ -11,6 +11,7 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
+import { rowPrefixPlan, type RowPrefixPlan } from './row-prefix.js';
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
@@ -25,12 +26,12 @@ interface KernelExports {
   expm1Scalar(x: number): number;
   loss(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, z: number, coef: number, e: number,
-    binary: number, cscDot: number, d: number, colPtr: number, rowAddr: number, cscValues: number,
+    binary: number, dots: number, d: number, colPtr: number, rowAddr: number, cscValues: number, plan: number,
   ): number;
   gradient(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
-    z: number, coef: number, e: number, scale: number, binary: number, cscDot: number, d: number, colOrder: number, colPtr: number,
-    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number,
+    z: number, coef: number, e: number, scale: number, binary: number, dots: number, d: number, colOrder: number, colPtr: number,
+    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number, plan: number,
   ): number;
   batchGradient(
     count: number, rowList: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
@@ -173,6 +174,70 @@ export function modalRowLengthShare(A: CsrMatrix): number {
  * minibatch row list. The JS-side CSR stays the source of truth for everything else (smoothness,
  * accuracy, the CSC copy); this is a read-only mirror made once.
  */
+/** How the kernel computes A·x (./assembly/csr.ts allDots): the same bits every way. */
+export type DotsMode = 'rows' | 'columns' | 'prefix';
+const DOTS_CODE: Record<DotsMode, number> = { rows: 0, columns: 1, prefix: 2 };
+/** The prefix sweep is used when its adds are at most this share of nnz (measured, docs/performance.md). */
+export const PREFIX_MAX_SHARE = 0.7;
+/** Entries of the plan descriptor (./assembly/csr.ts PLAN_*). */
+const PLAN_ENTRIES = 8;
+
+/** The plan cut into the kernel's four chunks: chunk c is plan positions [c·m, (c+1)·m), the last one to the end. */
+interface PrefixChunks {
+  readonly m: number;
+  readonly order: Int32Array;
+  /** lcp within the chunk: 0 at each chunk's first position. */
+  readonly lcp: Int32Array;
+  /** start[i]..start[i+1]: position i's suffix in the stream (entry indices). */
+  readonly start: Int32Array;
+  /** The suffixes' CSR entry indices, in plan order. */
+  readonly stream: Int32Array;
+  readonly maxLength: number;
+}
+
+/** Storage order, nothing shared: the prefix sweep then is a plain row loop (a forced mode on any matrix). */
+function storageOrderPlan(A: CsrMatrix): RowPrefixPlan {
+  let maxLength = 0;
+  for (let r = 0; r < A.rows; r++) maxLength = Math.max(maxLength, A.rowPtr[r + 1] - A.rowPtr[r]);
+  const nnz = A.rowPtr[A.rows];
+  return { order: Int32Array.from({ length: A.rows }, (_, r) => r), lcp: new Int32Array(A.rows), computed: nnz, nnz, maxLength };
+}
+
+function prefixChunks(plan: RowPrefixPlan, A: CsrMatrix): PrefixChunks {
+  const rows = plan.order.length;
+  const m = Math.floor(rows / 4);
+  const lcp = Int32Array.from(plan.lcp);
+  for (let c = 1; c < 4; c++) if (c * m < rows) lcp[c * m] = 0;
+  const start = new Int32Array(rows + 1);
+  for (let i = 0; i < rows; i++) {
+    const r = plan.order[i];
+    start[i + 1] = start[i] + (A.rowPtr[r + 1] - A.rowPtr[r] - lcp[i]);
+  }
+  const stream = new Int32Array(start[rows]);
+  for (let i = 0; i < rows; i++) {
+    const from = A.rowPtr[plan.order[i]] + lcp[i];
+    for (let t = 0; t < start[i + 1] - start[i]; t++) stream[start[i] + t] = from + t;
+  }
+  return { m, order: plan.order, lcp, start, stream, maxLength: plan.maxLength };
+}
+
+/** Writes the chunks' arrays and the descriptor (addresses, as csr.ts reads them). */
+function layOutPlan(buffer: ArrayBuffer, ptr: Record<string, number>, chunks: PrefixChunks, A: CsrMatrix, binary: boolean): void {
+  const rows = chunks.order.length;
+  new Int32Array(buffer, ptr.planRow, rows).set(chunks.order);
+  new Int32Array(buffer, ptr.planLcp, rows).set(chunks.lcp);
+  const start = new Int32Array(buffer, ptr.planStart, rows + 1);
+  for (let i = 0; i <= rows; i++) start[i] = ptr.planStream + 4 * chunks.start[i];
+  const stream = new Int32Array(buffer, ptr.planStream, chunks.stream.length);
+  for (let t = 0; t < stream.length; t++) stream[t] = ptr.x + 8 * A.colIdx[chunks.stream[t]];
+  if (!binary) {
+    const values = new Float64Array(buffer, ptr.planStreamValues, chunks.stream.length);
+    for (let t = 0; t < values.length; t++) values[t] = A.values[chunks.stream[t]];
+  }
+  const stride = 8 * (chunks.maxLength + 1);
+  new Int32Array(buffer, ptr.plan, PLAN_ENTRIES).set([chunks.m, ptr.planRow, ptr.planLcp, ptr.planStart, ptr.planStream, ptr.planStreamValues, ptr.planPrefix, stride]);
+}
+
 export class WasmCsrKernel {
   readonly rows: number;
   readonly d: number;
@@ -183,22 +248,32 @@ export class WasmCsrKernel {
   /** The kernel accumulates the data-term gradient onto what the caller wrote here (the regulariser's). */
   readonly out: Float64Array;
   private readonly exports: KernelExports;
-  /**
-   * 1 when A·x runs down the CSC columns: every row lists its columns in non-decreasing order (so the
-   * bits are those of the row loop) and the row lengths are scattered (see the constructor).
-   */
-  readonly cscDot: number;
+  /** How A·x is computed (the same bits every way; chosen in the constructor, see there). */
+  readonly dots: DotsMode;
   private readonly batchRows: Int32Array;
   private readonly ptr: Record<string, number>;
 
   /** Use `createWasmKernel`, which returns undefined when wasm is unavailable. */
-  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array) {
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, dots?: DotsMode) {
     const rows = A.rows;
     const nnz = A.rowPtr[rows];
     this.rows = rows;
     this.d = A.cols;
     this.binary = allOnes(A.values.subarray(0, nnz));
     const d = this.d;
+    // A·x by rows, four of one length at a time — when most rows share one length that order is nearly
+    // the storage order (rows 10–20% faster than columns) — or, with scattered lengths, down the CSC
+    // columns (w8a: 108 lengths, the commonest 8% of the rows; ~40% faster), which needs every row's
+    // columns in non-decreasing order to give the row loop's bits. On shared row prefixes, when the
+    // rows' prefix trie is a small enough share of nnz, if it is faster on this shard (timed below:
+    // mushrooms −19% per gradient, a9a +45% — its rows' suffix lengths vary, and every row's loop exit
+    // mispredicts). All three give the same bits, so the choice changes only the time.
+    const sortedRows = columnsSortedInRows(A);
+    const usual: DotsMode = sortedRows && modalRowLengthShare(A) < 0.5 ? 'columns' : 'rows';
+    const plan = dots === undefined || dots === 'prefix' ? rowPrefixPlan(A, this.binary) : undefined;
+    const tryPrefix = dots === 'prefix' || (dots === undefined && plan !== undefined && plan.computed <= PREFIX_MAX_SHARE * plan.nnz);
+    if (dots === 'columns' && !sortedRows) throw new RangeError('wasm kernel: the column sweep needs rows with sorted columns');
+    const chunks = tryPrefix ? prefixChunks(plan ?? storageOrderPlan(A), A) : undefined;
     const made = instantiate(compiledModule, {
       ...csrBytes(A, this.binary),
       x: 8 * d,
@@ -215,6 +290,13 @@ export class WasmCsrKernel {
       z: 8 * (rows + 1),
       coef: 8 * (rows + 1),
       e: 8 * (rows + 1),
+      plan: chunks ? 4 * PLAN_ENTRIES : 0,
+      planRow: chunks ? 4 * rows : 0,
+      planLcp: chunks ? 4 * rows : 0,
+      planStart: chunks ? 4 * (rows + 1) : 0,
+      planStream: chunks ? 4 * chunks.stream.length : 0,
+      planStreamValues: chunks && !this.binary ? 8 * chunks.stream.length : 0,
+      planPrefix: chunks ? 4 * 8 * (chunks.maxLength + 1) : 0,
     });
     this.exports = made.exports;
     this.ptr = made.ptr;
@@ -224,14 +306,11 @@ export class WasmCsrKernel {
     // The CSC row indices become the addresses of the rows' coefficients (see csr.ts).
     indicesToAddresses(buffer, made.ptr.rowIdx, nnz, made.ptr.coef);
     new Int32Array(buffer, made.ptr.rowOrder, rows).set(rowsByLength(A));
-    // The row sweep takes the rows in length order, four of one length at a time: when most rows
-    // share one length that order is nearly the storage order (mushrooms, a9a: rows 10–20% faster
-    // than columns); with scattered lengths it jumps around the per-row arrays, and the column sweep
-    // was ~40% faster (w8a: 108 lengths, the commonest 8% of the rows). Both give the same bits.
-    this.cscDot = columnsSortedInRows(A) && modalRowLengthShare(A) < 0.5 ? 1 : 0;
+    if (chunks) layOutPlan(buffer, made.ptr, chunks, A, this.binary);
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
+    this.dots = dots ?? (tryPrefix ? this.faster(usual, 'prefix') : usual);
   }
 
   /** The kernels' exp(y) for y ≤ 0 (the SIMD exp behind every σ and softplus here), for tests. */
@@ -262,6 +341,25 @@ export class WasmCsrKernel {
     return this.exports.memory.buffer;
   }
 
+  /** The faster of two A·x modes on this shard: the loss pass, alternated, best of three each (x = 0). */
+  private faster(a: DotsMode, b: DotsMode): DotsMode {
+    const time = (mode: DotsMode): number => {
+      const p = this.ptr;
+      const t0 = performance.now();
+      this.exports.loss(this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[mode], this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan);
+      return performance.now() - t0;
+    };
+    time(a);
+    time(b);
+    let bestA = Infinity;
+    let bestB = Infinity;
+    for (let round = 0; round < 3; round++) {
+      bestA = Math.min(bestA, time(a));
+      bestB = Math.min(bestB, time(b));
+    }
+    return bestB < 0.97 * bestA ? b : a;
+  }
+
   private loadX(x: Float64Array): void {
     if (x.length === this.d) this.x.set(x);
     else if (x.length > this.d) this.x.set(x.subarray(0, this.d));
@@ -273,8 +371,8 @@ export class WasmCsrKernel {
     this.loadX(x);
     const p = this.ptr;
     return this.exports.loss(
-      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, this.cscDot,
-      this.d, p.colPtr, p.rowIdx, p.cscValues,
+      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[this.dots],
+      this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan,
     );
   }
 
@@ -299,7 +397,7 @@ export class WasmCsrKernel {
     const p = this.ptr;
     return this.exports.gradient(
       this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
-      this.cscDot, this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser,
+      DOTS_CODE[this.dots], this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser, p.plan,
     );
   }
 
@@ -411,7 +509,8 @@ export function createWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, csc: S
 }
 
 /** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable (or the shard too large). */
-export function createWasmKernel(A: CsrMatrix, b: Float64Array): WasmCsrKernel | undefined {
+/** `dots` forces how A·x is computed (for the tests; by default the constructor's measured choice). */
+export function createWasmKernel(A: CsrMatrix, b: Float64Array, dots?: DotsMode): WasmCsrKernel | undefined {
   const m = loadModule();
-  return m ? unlessTooLarge(() => new WasmCsrKernel(m, A, b)) : undefined;
+  return m ? unlessTooLarge(() => new WasmCsrKernel(m, A, b, dots)) : undefined;
 }

@@ -343,6 +343,123 @@ function groupedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, 
   }
 }
 
+// The prefix plan's descriptor (i32 entries; pointers are byte offsets), laid out by ../wasm.ts.
+const PLAN_CHUNK = 0; // m: rows per chunk (the last chunk has the n − 4m more)
+const PLAN_ROW = 1; // plan position → row
+const PLAN_LCP = 2; // plan position → entries shared with the previous position of its chunk
+const PLAN_START = 3; // plan position → address in the stream of its suffix (n + 1 entries)
+const PLAN_STREAM = 4; // the suffixes' x addresses, in plan order
+const PLAN_STREAM_VALUES = 5; // their values (valued matrices), parallel to the stream
+const PLAN_PREFIX = 6; // four partial-sum buffers, PLAN_PREFIX_STRIDE bytes apart
+const PLAN_PREFIX_STRIDE = 7;
+
+@inline
+function planAt(plan: usize, i: i32): usize {
+  return <usize>load<i32>(plan + (<usize>i << 2));
+}
+
+/**
+ * One suffix: dot + its terms from the stream, in order, storing the partial sum after each term at
+ * q (the next row of this chunk may start there). Returns the dot.
+ */
+@inline
+function suffixDot(dot: f64, p: usize, end: usize, q: usize, stream: usize, streamValues: usize, binary: bool): f64 {
+  for (; p < end; p += 4, q += 8) {
+    dot += dotTerm(p, stream, streamValues, binary);
+    store<f64>(q, dot);
+  }
+  return dot;
+}
+
+/**
+ * z_r = −b_r a_rᵀx on shared row prefixes (../row-prefix.ts): the rows in lexicographic order, cut
+ * into four chunks summed side by side (four independent add chains). In a chunk, a row starts from
+ * the partial sum its chunk's buffer holds after the lcp entries it shares with the chunk's previous
+ * row — bitwise the sum of its own first lcp terms, which equal that row's — and adds only its
+ * suffix, read as one stream in plan order (not from the CSR rows, which are visited at random).
+ * Same bits as the row loops; the adds are the rows' prefix trie's nodes instead of nnz.
+ */
+@inline
+function prefixDots(n: i32, plan: usize, b: usize, scratch: usize, binary: bool): void {
+  const m = <i32>planAt(plan, PLAN_CHUNK);
+  const rowOf = planAt(plan, PLAN_ROW);
+  const lcpOf = planAt(plan, PLAN_LCP);
+  const startOf = planAt(plan, PLAN_START);
+  const stream = planAt(plan, PLAN_STREAM);
+  const streamValues = planAt(plan, PLAN_STREAM_VALUES);
+  const p0 = planAt(plan, PLAN_PREFIX);
+  const stride = planAt(plan, PLAN_PREFIX_STRIDE);
+  const p1 = p0 + stride;
+  const p2 = p1 + stride;
+  const p3 = p2 + stride;
+  store<f64>(p0, 0);
+  store<f64>(p1, 0);
+  store<f64>(p2, 0);
+  store<f64>(p3, 0);
+  for (let i = 0; i < m; i++) {
+    const i0 = <usize>i << 2;
+    const i1 = <usize>(i + m) << 2;
+    const i2 = <usize>(i + 2 * m) << 2;
+    const i3 = <usize>(i + 3 * m) << 2;
+    const l0 = <usize>load<i32>(lcpOf + i0) << 3;
+    const l1 = <usize>load<i32>(lcpOf + i1) << 3;
+    const l2 = <usize>load<i32>(lcpOf + i2) << 3;
+    const l3 = <usize>load<i32>(lcpOf + i3) << 3;
+    let s0 = <usize>load<i32>(startOf + i0);
+    let s1 = <usize>load<i32>(startOf + i1);
+    let s2 = <usize>load<i32>(startOf + i2);
+    let s3 = <usize>load<i32>(startOf + i3);
+    const e0 = <usize>load<i32>(startOf + i0, 4);
+    const e1 = <usize>load<i32>(startOf + i1, 4);
+    const e2 = <usize>load<i32>(startOf + i2, 4);
+    const e3 = <usize>load<i32>(startOf + i3, 4);
+    let q0 = p0 + l0;
+    let q1 = p1 + l1;
+    let q2 = p2 + l2;
+    let q3 = p3 + l3;
+    let d0 = load<f64>(q0);
+    let d1 = load<f64>(q1);
+    let d2 = load<f64>(q2);
+    let d3 = load<f64>(q3);
+    const common = min(min(e0 - s0, e1 - s1), min(e2 - s2, e3 - s3));
+    const stop = s0 + common;
+    for (; s0 < stop; s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
+      d0 += dotTerm(s0, stream, streamValues, binary);
+      d1 += dotTerm(s1, stream, streamValues, binary);
+      d2 += dotTerm(s2, stream, streamValues, binary);
+      d3 += dotTerm(s3, stream, streamValues, binary);
+      q0 += 8;
+      q1 += 8;
+      q2 += 8;
+      q3 += 8;
+      store<f64>(q0, d0);
+      store<f64>(q1, d1);
+      store<f64>(q2, d2);
+      store<f64>(q3, d3);
+    }
+    d0 = suffixDot(d0, s0, e0, q0 + 8, stream, streamValues, binary);
+    d1 = suffixDot(d1, s1, e1, q1 + 8, stream, streamValues, binary);
+    d2 = suffixDot(d2, s2, e2, q2 + 8, stream, streamValues, binary);
+    d3 = suffixDot(d3, s3, e3, q3 + 8, stream, streamValues, binary);
+    const r0 = <usize>load<i32>(rowOf + i0) << 3;
+    const r1 = <usize>load<i32>(rowOf + i1) << 3;
+    const r2 = <usize>load<i32>(rowOf + i2) << 3;
+    const r3 = <usize>load<i32>(rowOf + i3) << 3;
+    store<f64>(scratch + r0, -load<f64>(b + r0) * d0);
+    store<f64>(scratch + r1, -load<f64>(b + r1) * d1);
+    store<f64>(scratch + r2, -load<f64>(b + r2) * d2);
+    store<f64>(scratch + r3, -load<f64>(b + r3) * d3);
+  }
+  // The last chunk's further rows, one by one (its buffer carries on).
+  for (let i = 4 * m; i < n; i++) {
+    const at = <usize>i << 2;
+    const q = p3 + (<usize>load<i32>(lcpOf + at) << 3);
+    const dot = suffixDot(load<f64>(q), <usize>load<i32>(startOf + at), <usize>load<i32>(startOf + at, 4), q + 8, stream, streamValues, binary);
+    const r = <usize>load<i32>(rowOf + at) << 3;
+    store<f64>(scratch + r, -load<f64>(b + r) * dot);
+  }
+}
+
 /**
  * z_r = −b_r a_rᵀx for all rows, by scattering x_j down the columns of the CSC copy in ascending j.
  * When every CSR row lists its columns in non-decreasing order (the loader checks; `cscDot`), each
@@ -650,6 +767,16 @@ export function rowDotsValued(n: i32, rowOrder: usize, rowPtr: usize, colAddr: u
   store<f64>(z + (<usize>n << 3), 0);
 }
 
+export function prefixDotsBinary(n: i32, plan: usize, b: usize, z: usize): void {
+  prefixDots(n, plan, b, z, true);
+  store<f64>(z + (<usize>n << 3), 0);
+}
+
+export function prefixDotsValued(n: i32, plan: usize, b: usize, z: usize): void {
+  prefixDots(n, plan, b, z, false);
+  store<f64>(z + (<usize>n << 3), 0);
+}
+
 export function columnDotsBinary(n: i32, d: i32, colPtr: usize, rowAddr: usize, x: usize, b: usize, z: usize, coef: usize): void {
   columnDots(n, d, colPtr, rowAddr, 0, x, b, z, z - coef, true);
   store<f64>(z + (<usize>n << 3), 0);
@@ -711,14 +838,22 @@ export function listScatterValued(count: i32, rowList: usize, rowPtr: usize, col
   listScatter(count, rowList, rowPtr, colAddr, values, b, x, out, sigma, scale, false);
 }
 
-/** z for all rows: down the CSC columns when `cscDot`, else by rows in rowOrder (the same bits). */
+/** How allDots computes z (the same bits every way; the loader picks the fastest, see wasm.ts). */
+export const DOTS_ROWS = 0;
+export const DOTS_COLUMNS = 1;
+export const DOTS_PREFIX = 2;
+
+/** z for all rows: by rows in rowOrder, down the CSC columns, or on shared prefixes (the plan at `plan`). */
 function allDots(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, z: usize, coef: usize,
-  binary: bool, cscDot: bool, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize,
+  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, plan: usize,
 ): void {
-  if (cscDot) {
+  if (dots == DOTS_COLUMNS) {
     if (binary) columnDotsBinary(n, d, colPtr, rowAddr, x, b, z, coef);
     else columnDotsValued(n, d, colPtr, rowAddr, cscValues, x, b, z, coef);
+  } else if (dots == DOTS_PREFIX) {
+    if (binary) prefixDotsBinary(n, plan, b, z);
+    else prefixDotsValued(n, plan, b, z);
   } else if (binary) rowDotsBinary(n, rowOrder, rowPtr, colAddr, b, z);
   else rowDotsValued(n, rowOrder, rowPtr, colAddr, values, b, z);
 }
@@ -726,9 +861,9 @@ function allDots(
 /** Σ_r softplus(−b_r a_rᵀx) over all rows. */
 export function loss(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, z: usize, coef: usize, e: usize,
-  binary: bool, cscDot: bool, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize,
+  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, plan: usize,
 ): f64 {
-  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, cscDot, d, colPtr, rowAddr, cscValues);
+  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, plan);
   expOnly(n, z, e);
   return softplusTotal(n, z, e);
 }
@@ -766,11 +901,11 @@ export function regulariserGradient(d: i32, x: usize, out: usize, lambda: f64, k
  */
 export function gradient(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, out: usize,
-  z: usize, coef: usize, e: usize, scale: f64, binary: bool, cscDot: bool, d: i32, colOrder: usize, colPtr: usize,
-  rowAddr: usize, cscValues: usize, withLoss: bool, lambda: f64, regulariser: i32,
+  z: usize, coef: usize, e: usize, scale: f64, binary: bool, dots: i32, d: i32, colOrder: usize, colPtr: usize,
+  rowAddr: usize, cscValues: usize, withLoss: bool, lambda: f64, regulariser: i32, plan: usize,
 ): f64 {
   regulariserGradient(d, x, out, lambda, regulariser);
-  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, cscDot, d, colPtr, rowAddr, cscValues);
+  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, plan);
   if (withLoss) coefficientsAndExp(n, z, coef, e, b, scale);
   else coefficients(n, z, coef, b, scale);
   if (binary) gatherBinary(d, colOrder, colPtr, rowAddr, out);
