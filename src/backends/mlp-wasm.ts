@@ -10,6 +10,7 @@
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
+import { rowPrefixPlan } from './row-prefix.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
 export interface MlpKernelLayout {
@@ -34,7 +35,22 @@ const MODE_LOSS_GRADIENT = 2;
 const MODE_CORRECT = 3;
 
 /** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
-const D = { layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11, sizes: 16 } as const;
+const D = {
+  layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11,
+  plan: 12, sizes: 16,
+} as const;
+
+/** Entries of the plan table (must match PL_* in src/backends/assembly/mlp.ts). */
+const PLAN_ENTRIES = ['rows', 'order', 'lcp', 'suffixStart', 'suffixCols', 'suffixValues', 'prefix', 'z1Rows'] as const;
+
+/**
+ * Full passes take the first layer's forward from the row-prefix plan when its trie has at most this
+ * share of the non-zeros (computed / nnz; measured, docs/performance.md "The mlp cases").
+ */
+export const ROW_PREFIX_MAX_SHARE = 0.85;
+
+/** Whether a kernel uses the row-prefix plan: by its measured pay-off (`auto`), or forced (tests, perf). */
+export type RowPrefixChoice = 'auto' | 'always' | 'never';
 
 const loader = wasmModuleLoader('mlp-kernels.wasm');
 const loadModule = (): CompiledModule | undefined => loader.load();
@@ -136,10 +152,59 @@ export class MlpWasmKernel {
   private readonly x: Float64Array;
   private readonly out: Float64Array;
   private readonly rowList: Int32Array;
+  /** Whether full passes (loss, gradient) compute the first layer along the row-prefix plan. */
+  readonly rowPrefix: boolean;
 
-  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout) {
-    const made = shardInstance(compiledModule, A, b, layout, {});
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto') {
+    const nnz = A.rowPtr[A.rows];
+    const h1 = layout.sizes[1];
+    // The plan costs a sort of the rows once (~50 ms on a9a or w8a) and N × h₁ doubles of memory for
+    // the rows' z1; it is kept only where its trie is small enough to pay (ROW_PREFIX_MAX_SHARE).
+    const found = rowPrefix === 'never' ? undefined : rowPrefixPlan(A, allOnes(A.values.subarray(0, nnz)));
+    const plan = found && (rowPrefix === 'always' || found.computed <= ROW_PREFIX_MAX_SHARE * found.nnz) ? found : undefined;
+    const binary = allOnes(A.values.subarray(0, nnz));
+    const made = shardInstance(
+      compiledModule, A, b, layout,
+      plan
+        ? {
+          plan: 4 * PLAN_ENTRIES.length,
+          order: 4 * A.rows,
+          lcp: 4 * A.rows,
+          suffixStart: 4 * (A.rows + 1),
+          suffixCols: 4 * plan.computed,
+          suffixValues: binary ? 0 : 8 * plan.computed,
+          prefix: 8 * (plan.maxLength + 1) * h1,
+          z1Rows: 8 * A.rows * h1,
+        }
+        : {},
+    );
     const buffer = made.exports.memory.buffer;
+    if (plan) {
+      const { ptr } = made;
+      const table = new Int32Array(buffer, ptr.plan, PLAN_ENTRIES.length);
+      PLAN_ENTRIES.forEach((name, i) => {
+        table[i] = ptr[name];
+      });
+      table[0] = A.rows;
+      new Int32Array(buffer, ptr.order, A.rows).set(plan.order);
+      new Int32Array(buffer, ptr.lcp, A.rows).set(plan.lcp);
+      // each row's entries beyond its shared prefix, in plan order
+      const suffixStart = new Int32Array(buffer, ptr.suffixStart, A.rows + 1);
+      const cols = new Int32Array(buffer, ptr.suffixCols, plan.computed);
+      const values = binary ? undefined : new Float64Array(buffer, ptr.suffixValues, plan.computed);
+      let at = 0;
+      for (let i = 0; i < A.rows; i++) {
+        suffixStart[i] = at;
+        const r = plan.order[i];
+        for (let k = A.rowPtr[r] + plan.lcp[i]; k < A.rowPtr[r + 1]; k++, at++) {
+          cols[at] = A.colIdx[k];
+          if (values) values[at] = A.values[k];
+        }
+      }
+      suffixStart[A.rows] = at;
+      new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
+    }
+    this.rowPrefix = plan !== undefined;
     this.rows = A.rows;
     this.d = layout.d;
     this.binary = made.binary;
@@ -162,12 +227,15 @@ export class MlpWasmKernel {
   }
 
   /**
-   * out ← Σ_r (d loss_r / dx)·scale over rows[0..count) (every row in order when `rows` is undefined);
+   * out ← Σ_r (d loss_r / dx)·scale over rows[0..count) (every row in order when `rows` is undefined,
+   * count then being the shard's row count: the full pass the row-prefix plan covers);
    * returns Σ_r softplus(−b_r z_r) when `withLoss`, else 0.
    */
   accumulate(x: Float64Array, rows: Int32Array | undefined, count: number, scale: number, withLoss: boolean, out: Float64Array): number {
     this.loadX(x);
-    if (rows !== undefined) {
+    if (rows === undefined) {
+      if (count !== this.rows) throw new RangeError(`a full pass covers the shard's ${this.rows} rows, not ${count}`);
+    } else {
       const list = this.rowList;
       const n = this.rows;
       // The kernel does no bounds checks: a row index is validated while it is copied in.
@@ -273,7 +341,7 @@ export function createMlpWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, lay
 }
 
 /** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
-export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout): MlpWasmKernel | undefined {
+export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto'): MlpWasmKernel | undefined {
   const m = loadModule();
-  return m ? new MlpWasmKernel(m, A, b, layout) : undefined;
+  return m ? new MlpWasmKernel(m, A, b, layout, rowPrefix) : undefined;
 }
