@@ -10,7 +10,7 @@
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
-import { rowPrefixPlan } from './row-prefix.js';
+import { rowPrefixPlan, type RowPrefixPlan } from './row-prefix.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
 export interface MlpKernelLayout {
@@ -44,13 +44,57 @@ const D = {
 const PLAN_ENTRIES = ['rows', 'order', 'lcp', 'suffixStart', 'suffixCols', 'suffixValues', 'prefix', 'z1Rows'] as const;
 
 /**
- * Full passes take the first layer's forward from the row-prefix plan when its trie has at most this
- * share of the non-zeros (computed / nnz; measured, docs/performance.md "The mlp cases").
+ * Full passes take the first layer's forward from the row-prefix plan (`auto`) when its trie holds at
+ * most this share of the non-zeros (computed / nnz) and the rows' z1 buffer (N × h₁ doubles) at most
+ * ROW_PREFIX_MAX_Z1_BYTES. Both measured (docs/performance.md "The mlp cases"): at shares of 0.62–0.73
+ * the plan gained 1–6 % or lost 1–2 %, at 0.2–0.48 it gained 3–17 %; a z1 buffer beyond the caches
+ * (w8a 12.7 MB, a9a with h₁ = 64 16.7 MB) made the whole gradient 6–14 % slower.
  */
-export const ROW_PREFIX_MAX_SHARE = 0.85;
+export const ROW_PREFIX_MAX_SHARE = 0.6;
+export const ROW_PREFIX_MAX_Z1_BYTES = 8 * 2 ** 20;
 
-/** Whether a kernel uses the row-prefix plan: by its measured pay-off (`auto`), or forced (tests, perf). */
+/** Whether a kernel uses the row-prefix plan: by the measured rule (`auto`), or forced (tests, perf). */
 export type RowPrefixChoice = 'auto' | 'always' | 'never';
+
+/** The plan a kernel uses for this shard, or undefined (see ROW_PREFIX_MAX_SHARE). */
+function chosenPlan(A: CsrMatrix, h1: number, binary: boolean, choice: RowPrefixChoice): RowPrefixPlan | undefined {
+  if (choice === 'never') return undefined;
+  // the size test first: it skips the plan's sort where the buffer alone rules it out
+  if (choice === 'auto' && 8 * A.rows * h1 > ROW_PREFIX_MAX_Z1_BYTES) return undefined;
+  const plan = rowPrefixPlan(A, binary);
+  if (plan === undefined || choice === 'always') return plan;
+  return plan.computed <= ROW_PREFIX_MAX_SHARE * plan.nnz ? plan : undefined;
+}
+
+/**
+ * The plan's arrays in the instance: its table (PLAN_ENTRIES), order and lcp, and each row's entries
+ * beyond its shared prefix copied out in plan order (the sweep then reads one stream instead of
+ * jumping between rows); the desc's plan slot points at the table.
+ */
+function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, plan: RowPrefixPlan, binary: boolean): void {
+  const rows = A.rows;
+  const table = new Int32Array(buffer, ptr.plan, PLAN_ENTRIES.length);
+  PLAN_ENTRIES.forEach((name, i) => {
+    table[i] = ptr[name];
+  });
+  table[0] = rows;
+  new Int32Array(buffer, ptr.order, rows).set(plan.order);
+  new Int32Array(buffer, ptr.lcp, rows).set(plan.lcp);
+  const suffixStart = new Int32Array(buffer, ptr.suffixStart, rows + 1);
+  const cols = new Int32Array(buffer, ptr.suffixCols, plan.computed);
+  const values = binary ? undefined : new Float64Array(buffer, ptr.suffixValues, plan.computed);
+  let at = 0;
+  for (let i = 0; i < rows; i++) {
+    suffixStart[i] = at;
+    const r = plan.order[i];
+    for (let k = A.rowPtr[r] + plan.lcp[i]; k < A.rowPtr[r + 1]; k++, at++) {
+      cols[at] = A.colIdx[k];
+      if (values) values[at] = A.values[k];
+    }
+  }
+  suffixStart[rows] = at;
+  new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
+}
 
 const loader = wasmModuleLoader('mlp-kernels.wasm');
 const loadModule = (): CompiledModule | undefined => loader.load();
@@ -156,54 +200,25 @@ export class MlpWasmKernel {
   readonly rowPrefix: boolean;
 
   constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto') {
-    const nnz = A.rowPtr[A.rows];
     const h1 = layout.sizes[1];
-    // The plan costs a sort of the rows once (~50 ms on a9a or w8a) and N × h₁ doubles of memory for
-    // the rows' z1; it is kept only where its trie is small enough to pay (ROW_PREFIX_MAX_SHARE).
-    const found = rowPrefix === 'never' ? undefined : rowPrefixPlan(A, allOnes(A.values.subarray(0, nnz)));
-    const plan = found && (rowPrefix === 'always' || found.computed <= ROW_PREFIX_MAX_SHARE * found.nnz) ? found : undefined;
-    const binary = allOnes(A.values.subarray(0, nnz));
-    const made = shardInstance(
-      compiledModule, A, b, layout,
-      plan
-        ? {
-          plan: 4 * PLAN_ENTRIES.length,
-          order: 4 * A.rows,
-          lcp: 4 * A.rows,
-          suffixStart: 4 * (A.rows + 1),
-          suffixCols: 4 * plan.computed,
-          suffixValues: binary ? 0 : 8 * plan.computed,
-          prefix: 8 * (plan.maxLength + 1) * h1,
-          z1Rows: 8 * A.rows * h1,
-        }
-        : {},
-    );
-    const buffer = made.exports.memory.buffer;
-    if (plan) {
-      const { ptr } = made;
-      const table = new Int32Array(buffer, ptr.plan, PLAN_ENTRIES.length);
-      PLAN_ENTRIES.forEach((name, i) => {
-        table[i] = ptr[name];
-      });
-      table[0] = A.rows;
-      new Int32Array(buffer, ptr.order, A.rows).set(plan.order);
-      new Int32Array(buffer, ptr.lcp, A.rows).set(plan.lcp);
-      // each row's entries beyond its shared prefix, in plan order
-      const suffixStart = new Int32Array(buffer, ptr.suffixStart, A.rows + 1);
-      const cols = new Int32Array(buffer, ptr.suffixCols, plan.computed);
-      const values = binary ? undefined : new Float64Array(buffer, ptr.suffixValues, plan.computed);
-      let at = 0;
-      for (let i = 0; i < A.rows; i++) {
-        suffixStart[i] = at;
-        const r = plan.order[i];
-        for (let k = A.rowPtr[r] + plan.lcp[i]; k < A.rowPtr[r + 1]; k++, at++) {
-          cols[at] = A.colIdx[k];
-          if (values) values[at] = A.values[k];
-        }
+    const binary = allOnes(A.values.subarray(0, A.rowPtr[A.rows]));
+    // The plan costs one sort of the rows (~50 ms on a9a or w8a) and N × h₁ doubles for the rows' z1.
+    const plan = chosenPlan(A, h1, binary, rowPrefix);
+    const planBytes: Record<string, number> = plan
+      ? {
+        plan: 4 * PLAN_ENTRIES.length,
+        order: 4 * A.rows,
+        lcp: 4 * A.rows,
+        suffixStart: 4 * (A.rows + 1),
+        suffixCols: 4 * plan.computed,
+        suffixValues: binary ? 0 : 8 * plan.computed,
+        prefix: 8 * (plan.maxLength + 1) * h1,
+        z1Rows: 8 * A.rows * h1,
       }
-      suffixStart[A.rows] = at;
-      new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
-    }
+      : {};
+    const made = shardInstance(compiledModule, A, b, layout, planBytes);
+    const buffer = made.exports.memory.buffer;
+    if (plan) writePlan(buffer, made.ptr, A, plan, binary);
     this.rowPrefix = plan !== undefined;
     this.rows = A.rows;
     this.d = layout.d;
