@@ -7,6 +7,8 @@
  * allocate, so the views never detach, and an instance is garbage-collected with its shard.
  * The kernel's exp and log1p are fdlibm's, bit for bit V8's Math.exp and Math.log1p that the JS
  * reference loop calls (./assembly/fdlibm.ts), which makes its results bitwise the reference's.
+ * Where a shard's rows share enough prefixes (chosenPlan), its instance also holds the row-prefix plan
+ * and an N × h₁ buffer, and full passes compute the first layer along the plan (same bits).
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';

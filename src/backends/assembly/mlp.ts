@@ -5,7 +5,9 @@
  * units" loops go two lanes at a time (f64x2) and hold eight units in registers across the loop over
  * non-zeros or input units (blocking over independent outputs), which changes no unit's order of
  * additions, and exp and log1p are fdlibm's as V8 computes them (./fdlibm.ts), so the results are
- * bitwise those of the JS reference.
+ * bitwise those of the JS reference. Full passes on shards with a row-prefix plan (../row-prefix.ts) compute
+ * every row's first layer first, in the plan's order, each row from the partial sums of the prefix it shares
+ * with the row before (firstLayerByPlan): the same additions in the same order, so the same bits.
  *
  * Memory is owned by the JS side. Every call gets `desc`, the byte offset of an i32 table laid out by
  * the loader (see the D_* indices); pointers in it are byte offsets into this instance's memory, layer
