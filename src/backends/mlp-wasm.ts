@@ -7,9 +7,12 @@
  * allocate, so the views never detach, and an instance is garbage-collected with its shard.
  * The kernel's exp and log1p are fdlibm's, bit for bit V8's Math.exp and Math.log1p that the JS
  * reference loop calls (./assembly/fdlibm.ts), which makes its results bitwise the reference's.
+ * Where a shard's rows share enough prefixes (chosenPlan), its instance also holds the row-prefix plan
+ * and an N × h₁ buffer, and full passes compute the first layer along the plan (same bits).
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
+import { rowPrefixPlan, type RowPrefixPlan } from './row-prefix.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
 export interface MlpKernelLayout {
@@ -34,7 +37,66 @@ const MODE_LOSS_GRADIENT = 2;
 const MODE_CORRECT = 3;
 
 /** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
-const D = { layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11, sizes: 16 } as const;
+const D = {
+  layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11,
+  plan: 12, sizes: 16,
+} as const;
+
+/** Entries of the plan table (must match PL_* in src/backends/assembly/mlp.ts). */
+const PLAN_ENTRIES = ['rows', 'order', 'lcp', 'suffixStart', 'suffixCols', 'suffixValues', 'prefix', 'z1Rows'] as const;
+
+/**
+ * Full passes take the first layer's forward from the row-prefix plan (`auto`) when its trie holds at
+ * most this share of the non-zeros (computed / nnz) and the rows' z1 buffer (N × h₁ doubles) at most
+ * ROW_PREFIX_MAX_Z1_BYTES. Both measured (docs/performance.md "The mlp cases"): at shares of 0.62–0.73
+ * the plan gained 1–6 % or lost 1–2 %, at 0.2–0.48 it gained 3–17 %; a z1 buffer beyond the caches
+ * (w8a 12.7 MB, a9a with h₁ = 64 16.7 MB) made the whole gradient 6–14 % slower.
+ */
+export const ROW_PREFIX_MAX_SHARE = 0.6;
+export const ROW_PREFIX_MAX_Z1_BYTES = 8 * 2 ** 20;
+
+/** Whether a kernel uses the row-prefix plan: by the measured rule (`auto`), or forced (tests, perf). */
+export type RowPrefixChoice = 'auto' | 'always' | 'never';
+
+/** The plan a kernel uses for this shard, or undefined (see ROW_PREFIX_MAX_SHARE). */
+function chosenPlan(A: CsrMatrix, h1: number, binary: boolean, choice: RowPrefixChoice): RowPrefixPlan | undefined {
+  if (choice === 'never') return undefined;
+  // the size test first: it skips the plan's sort where the buffer alone rules it out
+  if (choice === 'auto' && 8 * A.rows * h1 > ROW_PREFIX_MAX_Z1_BYTES) return undefined;
+  const plan = rowPrefixPlan(A, binary);
+  if (plan === undefined || choice === 'always') return plan;
+  return plan.computed <= ROW_PREFIX_MAX_SHARE * plan.nnz ? plan : undefined;
+}
+
+/**
+ * The plan's arrays in the instance: its table (PLAN_ENTRIES), order and lcp, and each row's entries
+ * beyond its shared prefix copied out in plan order (the sweep then reads one stream instead of
+ * jumping between rows); the desc's plan slot points at the table.
+ */
+function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, plan: RowPrefixPlan, binary: boolean): void {
+  const rows = A.rows;
+  const table = new Int32Array(buffer, ptr.plan, PLAN_ENTRIES.length);
+  PLAN_ENTRIES.forEach((name, i) => {
+    table[i] = ptr[name];
+  });
+  table[0] = rows;
+  new Int32Array(buffer, ptr.order, rows).set(plan.order);
+  new Int32Array(buffer, ptr.lcp, rows).set(plan.lcp);
+  const suffixStart = new Int32Array(buffer, ptr.suffixStart, rows + 1);
+  const cols = new Int32Array(buffer, ptr.suffixCols, plan.computed);
+  const values = binary ? undefined : new Float64Array(buffer, ptr.suffixValues, plan.computed);
+  let at = 0;
+  for (let i = 0; i < rows; i++) {
+    suffixStart[i] = at;
+    const r = plan.order[i];
+    for (let k = A.rowPtr[r] + plan.lcp[i]; k < A.rowPtr[r + 1]; k++, at++) {
+      cols[at] = A.colIdx[k];
+      if (values) values[at] = A.values[k];
+    }
+  }
+  suffixStart[rows] = at;
+  new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
+}
 
 const loader = wasmModuleLoader('mlp-kernels.wasm');
 const loadModule = (): CompiledModule | undefined => loader.load();
@@ -136,10 +198,30 @@ export class MlpWasmKernel {
   private readonly x: Float64Array;
   private readonly out: Float64Array;
   private readonly rowList: Int32Array;
+  /** Whether full passes (loss, gradient) compute the first layer along the row-prefix plan. */
+  readonly rowPrefix: boolean;
 
-  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout) {
-    const made = shardInstance(compiledModule, A, b, layout, {});
+  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto') {
+    const h1 = layout.sizes[1];
+    const binary = allOnes(A.values.subarray(0, A.rowPtr[A.rows]));
+    // The plan costs one sort of the rows (~50 ms on a9a or w8a) and N × h₁ doubles for the rows' z1.
+    const plan = chosenPlan(A, h1, binary, rowPrefix);
+    const planBytes: Record<string, number> = plan
+      ? {
+        plan: 4 * PLAN_ENTRIES.length,
+        order: 4 * A.rows,
+        lcp: 4 * A.rows,
+        suffixStart: 4 * (A.rows + 1),
+        suffixCols: 4 * plan.computed,
+        suffixValues: binary ? 0 : 8 * plan.computed,
+        prefix: 8 * (plan.maxLength + 1) * h1,
+        z1Rows: 8 * A.rows * h1,
+      }
+      : {};
+    const made = shardInstance(compiledModule, A, b, layout, planBytes);
     const buffer = made.exports.memory.buffer;
+    if (plan) writePlan(buffer, made.ptr, A, plan, binary);
+    this.rowPrefix = plan !== undefined;
     this.rows = A.rows;
     this.d = layout.d;
     this.binary = made.binary;
@@ -162,12 +244,15 @@ export class MlpWasmKernel {
   }
 
   /**
-   * out ← Σ_r (d loss_r / dx)·scale over rows[0..count) (every row in order when `rows` is undefined);
+   * out ← Σ_r (d loss_r / dx)·scale over rows[0..count) (every row in order when `rows` is undefined,
+   * count then being the shard's row count: the full pass the row-prefix plan covers);
    * returns Σ_r softplus(−b_r z_r) when `withLoss`, else 0.
    */
   accumulate(x: Float64Array, rows: Int32Array | undefined, count: number, scale: number, withLoss: boolean, out: Float64Array): number {
     this.loadX(x);
-    if (rows !== undefined) {
+    if (rows === undefined) {
+      if (count !== this.rows) throw new RangeError(`a full pass covers the shard's ${this.rows} rows, not ${count}`);
+    } else {
       const list = this.rowList;
       const n = this.rows;
       // The kernel does no bounds checks: a row index is validated while it is copied in.
@@ -273,7 +358,7 @@ export function createMlpWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, lay
 }
 
 /** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
-export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout): MlpWasmKernel | undefined {
+export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto'): MlpWasmKernel | undefined {
   const m = loadModule();
-  return m ? new MlpWasmKernel(m, A, b, layout) : undefined;
+  return m ? new MlpWasmKernel(m, A, b, layout, rowPrefix) : undefined;
 }

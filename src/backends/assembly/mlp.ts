@@ -5,7 +5,9 @@
  * units" loops go two lanes at a time (f64x2) and hold eight units in registers across the loop over
  * non-zeros or input units (blocking over independent outputs), which changes no unit's order of
  * additions, and exp and log1p are fdlibm's as V8 computes them (./fdlibm.ts), so the results are
- * bitwise those of the JS reference.
+ * bitwise those of the JS reference. Full passes on shards with a row-prefix plan (../row-prefix.ts) compute
+ * every row's first layer first, in the plan's order, each row from the partial sums of the prefix it shares
+ * with the row before (firstLayerByPlan): the same additions in the same order, so the same bits.
  *
  * Memory is owned by the JS side. Every call gets `desc`, the byte offset of an i32 table laid out by
  * the loader (see the D_* indices); pointers in it are byte offsets into this instance's memory, layer
@@ -41,12 +43,37 @@ const D_G1T = 8;
 const D_Z = 9;
 const D_DELTA = 10;
 const D_ROW_LIST = 11;
+/** The row-prefix plan's table (PL_* entries), or 0: full passes then compute z1 row by row. */
+const D_PLAN = 12;
 /** sizes[0..layers], then weight offsets, bias offsets and z offsets (layers entries each). */
 const D_SIZES = 16;
+
+// plan table (i32 entries; pointers are byte offsets)
+/** Rows, then per plan position i: the row order[i], lcp[i] (entries it shares with row order[i − 1]). */
+const PL_ROWS = 0;
+const PL_ORDER = 1;
+const PL_LCP = 2;
+/**
+ * The entries each row adds beyond its shared prefix, in plan order (so the sweep reads its input as
+ * one stream): row order[i]'s are suffixCols/suffixValues[suffixStart[i] .. suffixStart[i+1]) (N + 1
+ * i32), columns as i32 and values as f64 (0: binary data).
+ */
+const PL_SUFFIX_START = 3;
+const PL_SUFFIX_COLS = 4;
+const PL_SUFFIX_VALUES = 5;
+/** P: (maxLength + 1) × h1 f64, P[0] the bias. */
+const PL_PREFIX = 6;
+/** Every row's z1, N × h1 f64 (row-major). */
+const PL_Z1_ROWS = 7;
 
 @inline
 function di(desc: usize, i: i32): i32 {
   return load<i32>(desc + (<usize>i << 2));
+}
+
+@inline
+function pl(plan: usize, i: i32): i32 {
+  return load<i32>(plan + (<usize>i << 2));
 }
 
 @inline
@@ -98,6 +125,83 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
       z += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
     }
     store<f64>(f64At(z1, u), z);
+  }
+}
+
+/**
+ * z1 of every row into z1Rows[r·h1 ..], in the plan's order. P[m] (prefix + m·h1) holds the partial
+ * sums after the first m entries of the current row, P[0] = the bias: row order[i] shares its first
+ * lcp[i] entries with the row before, so it starts from P[lcp[i]] and adds only its own suffix (read
+ * from the plan's suffix stream), storing each P[m] on the way for the rows after it. Every unit starts
+ * from the bias and adds the row's terms in CSR order with the operations of forwardFirst, so each z1
+ * element is bitwise forwardFirst's.
+ */
+@inline
+function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32, binary: bool): void {
+  const rows = pl(plan, PL_ROWS);
+  const order = <usize>pl(plan, PL_ORDER);
+  const lcp = <usize>pl(plan, PL_LCP);
+  const suffixStart = <usize>pl(plan, PL_SUFFIX_START);
+  const cols = <usize>pl(plan, PL_SUFFIX_COLS);
+  const values = <usize>pl(plan, PL_SUFFIX_VALUES);
+  const prefix = <usize>pl(plan, PL_PREFIX);
+  const z1Rows = <usize>pl(plan, PL_Z1_ROWS);
+  const stride = <usize>h1 << 3;
+  for (let u = 0; u < h1; u++) store<f64>(f64At(prefix, u), load<f64>(f64At(bias, u)));
+  const blocked = h1 & ~7;
+  for (let i = 0; i < rows; i++) {
+    const r = load<i32>(order + (<usize>i << 2));
+    const shared = load<i32>(lcp + (<usize>i << 2));
+    const from = load<i32>(suffixStart + (<usize>i << 2));
+    const to = load<i32>(suffixStart + (<usize>i << 2), 4);
+    const zr = z1Rows + <usize>r * stride;
+    const ps = prefix + <usize>shared * stride;
+    for (let c = 0; c < blocked; c += 8) {
+      let pp = f64At(ps, c);
+      let a0 = v128.load(pp);
+      let a1 = v128.load(pp, 16);
+      let a2 = v128.load(pp, 32);
+      let a3 = v128.load(pp, 48);
+      const colBase = f64At(wT, w1 + c);
+      for (let k = from; k < to; k++) {
+        const j = load<i32>(cols + (<usize>k << 2));
+        const pw = colBase + (<usize>(j * h1) << 3);
+        if (binary) {
+          a0 = f64x2.add(a0, v128.load(pw));
+          a1 = f64x2.add(a1, v128.load(pw, 16));
+          a2 = f64x2.add(a2, v128.load(pw, 32));
+          a3 = f64x2.add(a3, v128.load(pw, 48));
+        } else {
+          const va = f64x2.splat(load<f64>(f64At(values, k)));
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
+        }
+        pp += stride;
+        v128.store(pp, a0);
+        v128.store(pp, a1, 16);
+        v128.store(pp, a2, 32);
+        v128.store(pp, a3, 48);
+      }
+      const pz = f64At(zr, c);
+      v128.store(pz, a0);
+      v128.store(pz, a1, 16);
+      v128.store(pz, a2, 32);
+      v128.store(pz, a3, 48);
+    }
+    for (let u = blocked; u < h1; u++) {
+      let pp = f64At(ps, u);
+      let z = load<f64>(pp);
+      for (let k = from; k < to; k++) {
+        const j = load<i32>(cols + (<usize>k << 2));
+        const w = load<f64>(f64At(wT, w1 + j * h1 + u));
+        z += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
+        pp += stride;
+        store<f64>(pp, z);
+      }
+      store<f64>(f64At(zr, u), z);
+    }
   }
 }
 
@@ -263,9 +367,13 @@ function transposeWeights(desc: usize): void {
   }
 }
 
-/** Forward pass of row r; leaves every layer's pre-activations in z; returns the logit. */
+/**
+ * Forward pass of row r; leaves every layer's pre-activations in z, the first layer's at z1 (returned
+ * by firstOf), and returns the logit. z1Rows = 0: z1 is computed here (forwardFirst) into z; else it is
+ * row r's z1 that firstLayerByPlan left in z1Rows, used where it is.
+ */
 @inline
-function forwardRow(desc: usize, r: i32, binary: bool): f64 {
+function forwardRow(desc: usize, r: i32, binary: bool, z1Rows: usize = 0): f64 {
   const layers = di(desc, D_LAYERS);
   const rowPtr = <usize>di(desc, D_ROW_PTR);
   const colIdx = <usize>di(desc, D_COL_IDX);
@@ -277,25 +385,37 @@ function forwardRow(desc: usize, r: i32, binary: bool): f64 {
   const bOff = wOff + layers;
   const zOff = bOff + layers;
   const h1 = di(desc, D_SIZES + 1);
-  const z1 = f64At(zBase, di(desc, zOff));
-  const w1 = di(desc, wOff);
-  const start = load<i32>(rowPtr + (<usize>r << 2));
-  const end = load<i32>(rowPtr + (<usize>r << 2), 4);
-  forwardFirst(h1, z1, f64At(x, di(desc, bOff)), wT, w1, colIdx, values, start, end, binary);
+  const z1 = firstOf(desc, r, z1Rows);
+  if (z1Rows == 0) {
+    const start = load<i32>(rowPtr + (<usize>r << 2));
+    const end = load<i32>(rowPtr + (<usize>r << 2), 4);
+    forwardFirst(h1, z1, f64At(x, di(desc, bOff)), wT, di(desc, wOff), colIdx, values, start, end, binary);
+  }
   for (let l = 1; l < layers; l++) {
     const nIn = di(desc, D_SIZES + l);
     const nOut = di(desc, D_SIZES + l + 1);
-    const prev = f64At(zBase, di(desc, zOff + l - 1));
+    const prev = l == 1 ? z1 : f64At(zBase, di(desc, zOff + l - 1));
     const cur = f64At(zBase, di(desc, zOff + l));
     forwardDense(nIn, nOut, cur, f64At(x, di(desc, bOff + l)), prev, wT, di(desc, wOff + l));
   }
-  return load<f64>(f64At(zBase, di(desc, zOff + layers - 1)));
+  return layers == 1 ? load<f64>(z1) : load<f64>(f64At(zBase, di(desc, zOff + layers - 1)));
+}
+
+/** Where row r's first-layer pre-activations are: in z, or (z1Rows ≠ 0) in the plan pass's rows. */
+@inline
+function firstOf(desc: usize, r: i32, z1Rows: usize): usize {
+  const layers = di(desc, D_LAYERS);
+  const h1 = di(desc, D_SIZES + 1);
+  return z1Rows != 0 ? f64At(z1Rows, r * h1) : f64At(<usize>di(desc, D_Z), di(desc, D_SIZES + 3 * layers + 1));
 }
 
 /**
  * mode 0: Σ softplus(−b_r z_r) over the rows; 1: the data gradient only (returns 0); 2: both;
  * 3: the number of rows whose sign (z ≥ 0 → +1) matches b. Rows: rowList[0..count) when `useList`,
  * else 0..count−1. The gradient (scaled by `scale` per row) is written to out, zeroed first.
+ * A full pass (no row list, count = every row) of modes 0–2 on a shard with a row-prefix plan computes
+ * every row's z1 first (firstLayerByPlan), then runs the same row loop taking z1 from there: the bits
+ * are the same, the first layer's forward work is the plan's trie size instead of nnz.
  */
 export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32): f64 {
   const layers = di(desc, D_LAYERS);
@@ -318,6 +438,16 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   const grad = mode == 1 || mode == 2;
   const withLoss = mode == 0 || mode == 2;
   transposeWeights(desc);
+  const plan = <usize>di(desc, D_PLAN);
+  const planned = plan != 0 && !useList && mode != 3 && count == pl(plan, PL_ROWS);
+  const z1Rows: usize = planned ? <usize>pl(plan, PL_Z1_ROWS) : 0;
+  if (planned) {
+    const w1 = di(desc, wOff);
+    const bias = f64At(x, di(desc, bOff));
+    const wT = <usize>di(desc, D_WT);
+    if (binary) firstLayerByPlan(plan, h1, bias, wT, w1, true);
+    else firstLayerByPlan(plan, h1, bias, wT, w1, false);
+  }
   if (grad) {
     // d = the last bias offset + 1 (the output bias is the last parameter)
     const d = di(desc, bOff + layers - 1) + 1;
@@ -328,7 +458,7 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   let correct = 0;
   for (let i = 0; i < count; i++) {
     const r = useList ? load<i32>(rowList + (<usize>i << 2)) : i;
-    const logit = binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
+    const logit = planned ? forwardRow(desc, r, binary, z1Rows) : binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
     const br = load<f64>(f64At(bPtr, r));
     if (mode == 3) {
       const predicted: f64 = logit >= 0 ? 1 : -1;
@@ -353,7 +483,7 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
       const nOut = di(desc, D_SIZES + l + 1);
       const dl = f64At(dBase, di(desc, zOff + l));
       const below = f64At(dBase, di(desc, zOff + l - 1));
-      const a = f64At(zBase, di(desc, zOff + l - 1));
+      const a = l == 1 ? firstOf(desc, r, z1Rows) : f64At(zBase, di(desc, zOff + l - 1));
       const off = di(desc, wOff + l);
       const bo = di(desc, bOff + l);
       for (let u = 0; u < nOut; u++) {
