@@ -12,7 +12,7 @@
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
-import { rowPrefixPlan, type RowPrefixPlan } from './row-prefix.js';
+import { rowPrefixPlan, suffixEntries, type RowPrefixPlan } from './row-prefix.js';
 
 /** The layer structure the kernel needs (src/problems/mlp.ts MlpLayout). */
 export interface MlpKernelLayout {
@@ -82,19 +82,14 @@ function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatri
   table[0] = rows;
   new Int32Array(buffer, ptr.order, rows).set(plan.order);
   new Int32Array(buffer, ptr.lcp, rows).set(plan.lcp);
-  const suffixStart = new Int32Array(buffer, ptr.suffixStart, rows + 1);
+  const { start, entries } = suffixEntries(plan, A);
+  new Int32Array(buffer, ptr.suffixStart, rows + 1).set(start);
   const cols = new Int32Array(buffer, ptr.suffixCols, plan.computed);
   const values = binary ? undefined : new Float64Array(buffer, ptr.suffixValues, plan.computed);
-  let at = 0;
-  for (let i = 0; i < rows; i++) {
-    suffixStart[i] = at;
-    const r = plan.order[i];
-    for (let k = A.rowPtr[r] + plan.lcp[i]; k < A.rowPtr[r + 1]; k++, at++) {
-      cols[at] = A.colIdx[k];
-      if (values) values[at] = A.values[k];
-    }
+  for (let t = 0; t < entries.length; t++) {
+    cols[t] = A.colIdx[entries[t]];
+    if (values) values[t] = A.values[entries[t]];
   }
-  suffixStart[rows] = at;
   new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
 }
 

@@ -11,7 +11,7 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
-import { rowPrefixPlan, type RowPrefixPlan } from './row-prefix.js';
+import { rowPrefixPlan, suffixEntries, type RowPrefixPlan } from './row-prefix.js';
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
@@ -208,17 +208,8 @@ function prefixChunks(plan: RowPrefixPlan, A: CsrMatrix): PrefixChunks {
   const m = Math.floor(rows / 4);
   const lcp = Int32Array.from(plan.lcp);
   for (let c = 1; c < 4; c++) if (c * m < rows) lcp[c * m] = 0;
-  const start = new Int32Array(rows + 1);
-  for (let i = 0; i < rows; i++) {
-    const r = plan.order[i];
-    start[i + 1] = start[i] + (A.rowPtr[r + 1] - A.rowPtr[r] - lcp[i]);
-  }
-  const stream = new Int32Array(start[rows]);
-  for (let i = 0; i < rows; i++) {
-    const from = A.rowPtr[plan.order[i]] + lcp[i];
-    for (let t = 0; t < start[i + 1] - start[i]; t++) stream[start[i] + t] = from + t;
-  }
-  return { m, order: plan.order, lcp, start, stream, maxLength: plan.maxLength };
+  const { start, entries } = suffixEntries(plan, A, lcp);
+  return { m, order: plan.order, lcp, start, stream: entries, maxLength: plan.maxLength };
 }
 
 /** Writes the chunks' arrays and the descriptor (addresses, as csr.ts reads them). */
