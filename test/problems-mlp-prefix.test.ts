@@ -67,7 +67,8 @@ function assertSameBits(label: string, got: Float64Array, want: Float64Array): v
   assert.ok(Number.isNaN(at), `${label}: differs at ${at} (${got[at]} vs ${want[at]})`);
 }
 
-test('wasm full passes along the row-prefix plan = JS reference bit for bit (shared and unshared rows, valued and binary)', { skip: mlpWasmAvailable() ? false : mlpWasmUnavailableReason() }, () => {
+test('wasm full passes along the row-prefix plan = JS reference bit for bit (shared and unshared rows, valued and binary)', () => {
+  assert.ok(mlpWasmAvailable(), `the mlp kernels are built by npm test: ${mlpWasmUnavailableReason()}`);
   let plannedShards = 0;
   for (const valued of [true, false]) {
     for (const [rows, seed] of [[157, 1], [64, 2]] as const) {
@@ -118,7 +119,8 @@ test('wasm full passes along the row-prefix plan = JS reference bit for bit (sha
   assert.equal(plannedShards, 24);
 });
 
-test('row-prefix plan on real one-hot rows (mushrooms) and its choice: auto uses it where it pays, never keeps the row loop', { skip: mlpWasmAvailable() ? false : mlpWasmUnavailableReason() }, () => {
+test('row-prefix plan on real one-hot rows (mushrooms) and its choice: auto uses it where it pays, never keeps the row loop', () => {
+  assert.ok(mlpWasmAvailable(), `the mlp kernels are built by npm test: ${mlpWasmUnavailableReason()}`);
   const data = readDataset('mushrooms', 1200);
   const A = data.X;
   const layout = mlpLayout(A.cols, [21, 10]);
