@@ -8,27 +8,14 @@
 import { GpuBackend } from '../backends/gpujs/index.js';
 import { maxRelativeError } from '../backends/accuracy.js';
 import type { GpuMode } from '../backends/types.js';
-import { createRng } from '../core/rng.js';
-import { readLibsvmFile } from '../data/libsvm.js';
-import { splitShards } from '../data/split.js';
-import { mlpSpec } from '../problems/mlp.js';
 import { mlpScoreScale } from '../problems/mlp-gpu-impa.js';
+import { measuredNetwork } from './gpu-measure-network.js';
 import { ACCURACY_WORKERS, type AccuracyRow } from './gpu-accuracy.js';
 
 export async function measureMlpImpAAccuracy(mode: Exclude<GpuMode, 'auto'>, name: string, path: string, workers = ACCURACY_WORKERS): Promise<AccuracyRow[]> {
-  const data = await readLibsvmFile(path);
-  const shards = splitShards(data, workers, 'iid', createRng(0, 'split'));
   const hidden = 32;
-  const reference = mlpSpec.create(data, { shards, values: { hidden: [hidden], l2: 0 } });
+  const { reference, x0, trained } = await measuredNetwork(path, [hidden], workers);
   const d = reference.d;
-  const x0 = new Float64Array(d);
-  reference.initialize(createRng(0, 'init'), x0);
-  const trained = x0.slice();
-  const g = new Float64Array(d);
-  for (let t = 0; t < 100; t++) {
-    reference.gradient(trained, g);
-    for (let j = 0; j < d; j++) trained[j] -= 0.5 * g[j];
-  }
   const backend = await GpuBackend.open(mode);
   try {
     const sizes = reference.layout.sizes;

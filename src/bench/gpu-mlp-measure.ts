@@ -13,11 +13,8 @@ import { performance } from 'node:perf_hooks';
 import { GpuBackend } from '../backends/gpujs/index.js';
 import { maxRelativeError } from '../backends/accuracy.js';
 import type { GpuMode } from '../backends/types.js';
-import { createRng } from '../core/rng.js';
-import { readLibsvmFile } from '../data/libsvm.js';
-import { splitShards } from '../data/split.js';
-import { mlpSpec } from '../problems/mlp.js';
 import { checkAgainstReference } from '../problems/gpu-check.js';
+import { measuredNetwork } from './gpu-measure-network.js';
 import { checkGpuMlpGradients, GpuMlpProblem, mlpCheckBounds } from '../problems/mlp-gpu.js';
 
 const WORKERS = 20;
@@ -55,19 +52,10 @@ function timeIt(call: (rep: number) => void): string {
 }
 
 async function measure(mode: Exclude<GpuMode, 'auto'>, hidden: number[], file: string): Promise<string[]> {
-  const data = await readLibsvmFile(file);
   const name = basename(file);
-  const shards = splitShards(data, WORKERS, 'iid', createRng(0, 'split'));
-  const reference = mlpSpec.create(data, { shards, values: { hidden, l2: 0 } });
+  const { reference, x0, trained } = await measuredNetwork(file, hidden, WORKERS);
   const d = reference.d;
-  const x0 = new Float64Array(d);
-  reference.initialize(createRng(0, 'init'), x0);
-  const trained = x0.slice();
   const g = new Float64Array(d);
-  for (let t = 0; t < 100; t++) {
-    reference.gradient(trained, g);
-    for (let j = 0; j < d; j++) trained[j] -= 0.5 * g[j];
-  }
   const backend = await GpuBackend.open(mode);
   try {
     const sizes = reference.layout.sizes;
