@@ -26,15 +26,19 @@ function rows(csv: string): Record<string, string>[] {
   return records.map((cells) => Object.fromEntries(cells.map((v, i) => [header[i], v])));
 }
 
+/** Without the optional gpu.js (CI's --omit=optional pass) every gpu run must exit 2 saying so. */
+function refusedWithoutGpuJs(r: { status: number | null; stderr: string }): boolean {
+  if (installed) return false;
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /gpu\.js is not installed/);
+  return true;
+}
+
 const RUN = ['run', '--dataset', 'mushrooms', '--method', 'ef21', '--compressor', 'topk', '--k', '10', '--workers', '4', '--iters', '20', '--log-every', '5'];
 
 test('--backend gpu --gpu-mode webasm labels every row with the kernel class that ran and stays within float32 rounding of cpu', () => {
   const gpu = dcomp([...RUN, '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
-  if (!installed) {
-    assert.equal(gpu.status, 2);
-    assert.match(gpu.stderr, /gpu\.js is not installed/);
-    return;
-  }
+  if (refusedWithoutGpuJs(gpu)) return;
   assert.equal(gpu.status, 0, gpu.stderr);
   assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel/);
   const cpu = rows(dcomp(RUN, cache).stdout);
@@ -78,11 +82,7 @@ const MLP = ['run', '--dataset', 'mushrooms', '--problem', 'mlp', '--method', 'g
 
 test('--problem mlp --backend gpu --gpu-mode webasm: rows say gpujs:WebAssemblyKernel/float32, metrics follow the cpu run', () => {
   const gpu = dcomp([...MLP, '--backend', 'gpu', '--gpu-mode', 'webasm'], cache);
-  if (!installed) {
-    assert.equal(gpu.status, 2);
-    assert.match(gpu.stderr, /gpu\.js is not installed/);
-    return;
-  }
+  if (refusedWithoutGpuJs(gpu)) return;
   assert.equal(gpu.status, 0, gpu.stderr);
   assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel .*mlp 112 → 32 → 1/);
   assert.match(gpu.stderr, /gradients at x⁰ within .* \(tolerance 1e-4\)/);
@@ -108,11 +108,7 @@ test('--problem mlp --backend gpu --gpu-mode webasm: rows say gpujs:WebAssemblyK
 test('--problem mlp --hidden 16,8 --backend gpu --gpu-mode webasm --allow-software-gpu: a two-layer net runs, rows say gpujs:WebAssemblyKernel/float32', () => {
   const deep = [...MLP, '--hidden', '16,8'];
   const gpu = dcomp([...deep, '--backend', 'gpu', '--gpu-mode', 'webasm', '--allow-software-gpu'], cache);
-  if (!installed) {
-    assert.equal(gpu.status, 2);
-    assert.match(gpu.stderr, /gpu\.js is not installed/);
-    return;
-  }
+  if (refusedWithoutGpuJs(gpu)) return;
   assert.equal(gpu.status, 0, gpu.stderr);
   assert.match(gpu.stderr, /gpu backend: gpujs:WebAssemblyKernel on .*, float32, mlp 112 → 16 → 8 → 1/);
   assert.match(gpu.stderr, /gradients at x⁰ within .* \(tolerance 1e-4\)/);
@@ -145,11 +141,7 @@ test('--backend gpu with --compressor topk selects with the device threshold for
   for (const method of ['cgd', 'ef21', 'topk-ssgd', 'gtopk']) {
     const args = ['run', '--dataset', 'mushrooms', '--method', method, '--compressor', 'topk', '--k', '10', '--workers', '4', '--iters', '10', '--log-every', '5'];
     const gpu = dcomp([...args, '--backend', 'gpu', '--gpu-mode', 'webasm', '--allow-software-gpu'], cache);
-    if (!installed) {
-      assert.equal(gpu.status, 2);
-      assert.match(gpu.stderr, /gpu\.js is not installed/);
-      continue;
-    }
+    if (refusedWithoutGpuJs(gpu)) continue;
     assert.equal(gpu.status, 0, gpu.stderr);
     assert.match(gpu.stderr, /gpu backend: topk on the device \(gpujs:WebAssemblyKernel\): the k-th largest float32 \|v_j\| by a radix search/);
     const cpu = dcomp(args, cache);

@@ -47,6 +47,24 @@ export function rowLossChange(q: number, sig: number, soft: number, u: number): 
   return soft - softplusOf(q + u);
 }
 
+/**
+ * relu(z + d) − relu(z) with the operations both scored parameter kinds used: d itself where z and
+ * z + d are both active (not (z + d) − z, which rounds), −z where the unit switches off, z + d where on.
+ */
+export function reluChange(z: number, d: number): number {
+  const moved = z + d;
+  if (z > 0.0) {
+    if (moved > 0.0) {
+      return d;
+    }
+    return -z;
+  }
+  if (moved > 0.0) {
+    return moved;
+  }
+  return 0.0;
+}
+
 /** Dispatch 1: z_ru for the shard's local rows t < count (cell t·h + u; 0 beyond). */
 export function mlpShardPre(this: KernelThis, x: number[], rowOffset: number, count: number): number {
   const t = this.thread.x;
@@ -125,18 +143,7 @@ export function mlpShardDecrease(this: KernelThis, pre: number[], terms: number[
       for (let k = block; k < stop; k += 1.0) {
         const local = this.constants.rowIdx[k] - rowOffset;
         const z = pre[local * h + unit];
-        const dPre = -st * this.constants.cscValues[k];
-        const moved = z + dPre;
-        let da = 0.0;
-        if (z > 0.0) {
-          if (moved > 0.0) {
-            da = dPre;
-          } else {
-            da = -z;
-          }
-        } else if (moved > 0.0) {
-          da = moved;
-        }
+        const da = reluChange(z, -st * this.constants.cscValues[k]);
         const u = -terms[3 * m + local] * (w * da);
         part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
       }
@@ -151,18 +158,7 @@ export function mlpShardDecrease(this: KernelThis, pre: number[], terms: number[
       const stop = Math.min(block + 256.0, count);
       let part = 0.0;
       for (let local = block; local < stop; local += 1.0) {
-        const z = pre[local * h + unit];
-        const moved = z - st;
-        let da = 0.0;
-        if (z > 0.0) {
-          if (moved > 0.0) {
-            da = -st;
-          } else {
-            da = -z;
-          }
-        } else if (moved > 0.0) {
-          da = moved;
-        }
+        const da = reluChange(pre[local * h + unit], -st);
         const u = -terms[3 * m + local] * (w * da);
         part += rowLossChange(terms[local], terms[m + local], terms[2 * m + local], u);
       }
@@ -219,7 +215,7 @@ export class MlpImpAProgram {
     this.x = new Float32Array(params);
     this.xv = new Float32Array(2 * params);
     const layout = { inputs, hidden, params, bias1: hidden * inputs, w2: hidden * inputs + hidden, bias2: hidden * inputs + 2 * hidden, maxRows: p.maxShardRows };
-    const functions = [...HELPER_FUNCTIONS, rowLossChange] as never;
+    const functions = [...HELPER_FUNCTIONS, rowLossChange, reluChange] as never;
     this.pre = this.runner.make('mlp imp-a: pre-activations (one shard)', mlpShardPre, {
       output: [p.maxShardRows * hidden], pipeline: true, loopMaxIterations: Math.max(1, p.maxRowLength),
       constants: { rowPtr: p.rowPtr, colIdx: p.colIdx, values: p.values, ...layout },
