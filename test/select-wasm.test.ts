@@ -17,6 +17,19 @@ function assertSameSelection(keys: Float64Array, n: number, k: number, byAbs: bo
   wasm.select(keys, n, k, a, byAbs);
   js.select(keys, n, k, b, byAbs);
   assert.deepEqual(a, b, `${label} n=${n} k=${k} byAbs=${byAbs}`);
+  if (!byAbs) return;
+  // selectWithValues (Top-k's wire message): the same indices, and each value the key at that index
+  // as given (sign, −0 and NaN kept), whether the kernel or the JS path wrote it.
+  for (const selector of [wasm, js]) {
+    const indices = new Int32Array(k).fill(-1);
+    const values = new Float64Array(k).fill(12345);
+    selector.selectWithValues(keys, n, k, indices, values);
+    const count = Math.min(k, n); // k ≥ n: every index, and out[n..k) is left as it was
+    assert.deepEqual(indices.subarray(0, count), a.subarray(0, count), `${label} n=${n} k=${k} selectWithValues (${selector.kernels}) indices`);
+    for (let t = 0; t < count; t++) {
+      assert.ok(Object.is(values[t], keys[indices[t]]), `${label} n=${n} k=${k} (${selector.kernels}) value ${t}: ${values[t]} ≠ key ${keys[indices[t]]}`);
+    }
+  }
 }
 
 const KINDS = ['normal', 'ties', 'three-values', 'nan', 'infinities', 'mostly-zero', 'ascending', 'descending', 'spikes'] as const;

@@ -13,8 +13,8 @@ import { wasmModuleLoader } from './wasm-module.js';
 interface SelectExports {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   heapBase(): number;
-  topkAbs(n: number, k: number, keys: number, out: number, scratch: number, cand: number, vals: number): void;
-  topkRaw(n: number, k: number, keys: number, out: number, scratch: number, cand: number, vals: number): void;
+  topkAbs(n: number, k: number, keys: number, out: number, outValues: number, scratch: number, cand: number, vals: number): void;
+  topkRaw(n: number, k: number, keys: number, out: number, outValues: number, scratch: number, cand: number, vals: number): void;
   selectRankWithBudget(s: number, n: number, t: number, budget: number): number;
   greaterOfLastSelection(): number;
 }
@@ -29,6 +29,7 @@ export class WasmTopK {
   private capacity = 0;
   private keysAt = 0;
   private outAt = 0;
+  private outValuesAt = 0;
   private scratchAt = 0;
   private candAt = 0;
   private valsAt = 0;
@@ -36,6 +37,8 @@ export class WasmTopK {
   private out = new Int32Array(0);
   /** out[0..k) for the last k (selectors call with one k over and over): copied out with one set(). */
   private outPrefix = new Int32Array(0);
+  private outValues = new Float64Array(0);
+  private outValuesPrefix = new Float64Array(0);
 
   constructor(exports: SelectExports) {
     this.exports = exports;
@@ -50,7 +53,8 @@ export class WasmTopK {
     const candAt = align(scratchAt + 8 * n);
     const valsAt = align(candAt + 4 * (n + 2));
     const outAt = align(valsAt + 8 * (n + 2));
-    const top = outAt + 4 * n;
+    const outValuesAt = align(outAt + 4 * n);
+    const top = outValuesAt + 8 * n;
     const memory = this.exports.memory;
     const have = memory.buffer.byteLength / PAGE_BYTES;
     const need = Math.ceil(top / PAGE_BYTES);
@@ -67,26 +71,35 @@ export class WasmTopK {
     this.candAt = candAt;
     this.valsAt = valsAt;
     this.outAt = outAt;
+    this.outValuesAt = outValuesAt;
     this.keys = new Float64Array(memory.buffer, keysAt, n);
     this.out = new Int32Array(memory.buffer, outAt, n);
     this.outPrefix = this.out.subarray(0, 0);
+    this.outValues = new Float64Array(memory.buffer, outValuesAt, n);
+    this.outValuesPrefix = this.outValues.subarray(0, 0);
     return true;
   }
 
   /**
-   * Writes into out[0..k) the indices of the k largest keys of keys[0..n), ascending (1 ≤ k < n ≤ keys.length).
+   * Writes into out[0..k) the indices of the k largest keys of keys[0..n), ascending (1 ≤ k < n ≤ keys.length),
+   * and, with `values`, values[t] = keys[out[t]] (written by the kernel from its own copy, still in cache).
    * Returns false, having written nothing, when n is too large for the kernel's memory.
    */
-  select(keys: Float64Array, n: number, k: number, out: Int32Array, byAbs: boolean): boolean {
+  select(keys: Float64Array, n: number, k: number, out: Int32Array, byAbs: boolean, values?: Float64Array): boolean {
     if (!this.reserve(n)) return false;
     const mine = this.keys;
     if (n === keys.length) mine.set(keys);
     else for (let i = 0; i < n; i++) mine[i] = keys[i];
     const e = this.exports;
-    if (byAbs) e.topkAbs(n, k, this.keysAt, this.outAt, this.scratchAt, this.candAt, this.valsAt);
-    else e.topkRaw(n, k, this.keysAt, this.outAt, this.scratchAt, this.candAt, this.valsAt);
+    const valuesAt = values ? this.outValuesAt : 0;
+    if (byAbs) e.topkAbs(n, k, this.keysAt, this.outAt, valuesAt, this.scratchAt, this.candAt, this.valsAt);
+    else e.topkRaw(n, k, this.keysAt, this.outAt, valuesAt, this.scratchAt, this.candAt, this.valsAt);
     if (this.outPrefix.length !== k) this.outPrefix = this.out.subarray(0, k);
     out.set(this.outPrefix);
+    if (values) {
+      if (this.outValuesPrefix.length !== k) this.outValuesPrefix = this.outValues.subarray(0, k);
+      values.set(this.outValuesPrefix);
+    }
     return true;
   }
 

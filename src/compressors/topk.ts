@@ -29,8 +29,7 @@ export const topkSpec: CompressorSpec = {
       d,
       compress(v) {
         const { indices, values } = msg;
-        selector.select(v, d, k, indices, true);
-        for (let t = 0; t < k; t++) values[t] = v[indices[t]];
+        selector.selectWithValues(v, d, k, indices, values);
         return msg;
       },
     };

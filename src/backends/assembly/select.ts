@@ -12,7 +12,7 @@
  *    them; with U, fewer than k above U), a Floyd–Rivest selection finds T among them (for n > 2^17
  *    the introselect, on the band [L, U] only); if the sample missed, the introselect on all keys.
  *  - Output: one pass over the candidates (or all keys) in index order, taking the keys above T and
- *    the first `need` ties.
+ *    the first `need` ties, and, if asked, their values.
  * T and the count above it are determined by the keys, so the winners are exactly the reference's.
  */
 
@@ -249,48 +249,61 @@ function selectRank(s: usize, n: i32, t: i32, budget: i32): f64 {
 
 /**
  * Writes, ascending, the k winners among the keys at the listed indices (`list`, ascending, with
- * their transformed keys in `vals`) or, when list is 0, among keys[0..count): the keys above t,
- * then the first `need` keys equal to t. Branch-free (the comparison with t is a coin flip when k
- * is a sizeable share of the candidates), four at a time with the loads first; exactly k are
- * winners, so no store goes past out[k − 1] that is not overwritten.
+ * their keys as given in `vals`) or, when list is 0, among keys[0..count): the keys above t, then
+ * the first `need` keys equal to t; with `outValues` (≠ 0) also each winner's key as given (v_i, not
+ * |v_i|), so that the caller need not gather them again from memory the selection has evicted.
+ * Branch-free (the comparison with t is a coin flip when k is a sizeable share of the candidates),
+ * four at a time with the loads first; exactly k are winners, so no store goes past out[k − 1] that
+ * is not overwritten.
  */
 @inline
-function writeWinners(keys: usize, list: usize, vals: usize, count: i32, t: f64, need: i32, out: usize, byAbs: bool): void {
+function writeWinners(keys: usize, list: usize, vals: usize, count: i32, t: f64, need: i32, out: usize, outValues: usize, byAbs: bool): void {
   let w = 0;
   let c = 0;
+  const withValues = outValues != 0;
   if (list != 0) {
     for (; c + 4 <= count; c += 4) {
       const i0 = load<i32>(at4(list, c));
       const i1 = load<i32>(at4(list, c), 4);
       const i2 = load<i32>(at4(list, c), 8);
       const i3 = load<i32>(at4(list, c), 12);
-      const u0 = load<f64>(at8(vals, c));
-      const u1 = load<f64>(at8(vals, c), 8);
-      const u2 = load<f64>(at8(vals, c), 16);
-      const u3 = load<f64>(at8(vals, c), 24);
+      const r0 = load<f64>(at8(vals, c));
+      const r1 = load<f64>(at8(vals, c), 8);
+      const r2 = load<f64>(at8(vals, c), 16);
+      const r3 = load<f64>(at8(vals, c), 24);
+      const u0 = transform(r0, byAbs);
+      const u1 = transform(r1, byAbs);
+      const u2 = transform(r2, byAbs);
+      const u3 = transform(r3, byAbs);
       let tie = <i32>(u0 == t) & <i32>(need > 0);
       store<i32>(at4(out, w), i0);
+      if (withValues) store<f64>(at8(outValues, w), r0);
       w += <i32>(u0 > t) | tie;
       need -= tie;
       tie = <i32>(u1 == t) & <i32>(need > 0);
       store<i32>(at4(out, w), i1);
+      if (withValues) store<f64>(at8(outValues, w), r1);
       w += <i32>(u1 > t) | tie;
       need -= tie;
       tie = <i32>(u2 == t) & <i32>(need > 0);
       store<i32>(at4(out, w), i2);
+      if (withValues) store<f64>(at8(outValues, w), r2);
       w += <i32>(u2 > t) | tie;
       need -= tie;
       tie = <i32>(u3 == t) & <i32>(need > 0);
       store<i32>(at4(out, w), i3);
+      if (withValues) store<f64>(at8(outValues, w), r3);
       w += <i32>(u3 > t) | tie;
       need -= tie;
     }
   }
   for (; c < count; c++) {
     const i = list == 0 ? c : load<i32>(at4(list, c));
-    const u = list == 0 ? transform(load<f64>(at8(keys, i)), byAbs) : load<f64>(at8(vals, c));
+    const r = list == 0 ? load<f64>(at8(keys, i)) : load<f64>(at8(vals, c));
+    const u = transform(r, byAbs);
     const tie = <i32>(u == t) & <i32>(need > 0);
     store<i32>(at4(out, w), i);
+    if (withValues) store<f64>(at8(outValues, w), r);
     w += <i32>(u > t) | tie;
     need -= tie;
   }
@@ -298,20 +311,21 @@ function writeWinners(keys: usize, list: usize, vals: usize, count: i32, t: f64,
 
 /** The exact route over all n keys: transform into scratch, introselect, output. */
 @inline
-function selectAll(n: i32, k: i32, keys: usize, out: usize, scratch: usize, byAbs: bool): void {
+function selectAll(n: i32, k: i32, keys: usize, out: usize, outValues: usize, scratch: usize, byAbs: bool): void {
   for (let i = 0; i < n; i++) store<f64>(at8(scratch, i), transform(load<f64>(at8(keys, i)), byAbs));
   const t = quickselect(scratch, n, k - 1);
-  writeWinners(keys, 0, 0, n, t, k - selectedGreater, out, byAbs);
+  writeWinners(keys, 0, 0, n, t, k - selectedGreater, out, outValues, byAbs);
 }
 
 /**
  * Writes the indices of the k largest keys among keys[0..n) (1 ≤ k < n) ascending into out.
- * Buffers: keys (n f64s), out (k i32s), scratch (n f64s), cand (n i32s), vals (n f64s).
+ * Buffers: keys (n f64s), out (k i32s), outValues (k f64s, or 0: no values wanted), scratch (n f64s),
+ * cand (n i32s), vals (n f64s).
  */
 @inline
-function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, cand: usize, vals: usize, byAbs: bool): void {
+function selectTopK(n: i32, k: i32, keys: usize, out: usize, outValues: usize, scratch: usize, cand: usize, vals: usize, byAbs: bool): void {
   if (n <= SMALL) {
-    selectAll(n, k, keys, out, scratch, byAbs);
+    selectAll(n, k, keys, out, outValues, scratch, byAbs);
     return;
   }
   // Sample: m = ¾·n^(2/3) keys at strided positions, transformed (¾ measured best among ½, ¾, 1, 2:
@@ -330,7 +344,7 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
   const lower = quickselect(scratch, m, min(m - 1, rank + gap));
   const upper = banded ? quickselect(scratch, m, rank - gap) : Infinity;
   if (lower == -Infinity) {
-    selectAll(n, k, keys, out, scratch, byAbs);
+    selectAll(n, k, keys, out, outValues, scratch, byAbs);
     return;
   }
   const c = banded
@@ -340,18 +354,18 @@ function selectTopK(n: i32, k: i32, keys: usize, out: usize, scratch: usize, can
   // T is in it when fewer than k candidates lie above U. Otherwise the sample missed (rare): the exact route.
   const above = banded ? c - bandCount : 0;
   if (!(above <= k - 1 && k - 1 < c)) {
-    selectAll(n, k, keys, out, scratch, byAbs);
+    selectAll(n, k, keys, out, outValues, scratch, byAbs);
     return;
   }
   const t = banded ? quickselect(scratch, c - above, k - 1 - above) : selectRank(scratch, c, k - 1, roundBudget(c));
-  writeWinners(keys, cand, vals, c, t, k - above - selectedGreater, out, byAbs);
+  writeWinners(keys, cand, vals, c, t, k - above - selectedGreater, out, outValues, byAbs);
 }
 
 /** Keys of the band [L, U] that collectCandidates wrote to scratch. */
 let bandCount: i32 = 0;
 
 /**
- * One pass writes the indices and transformed keys of the keys ≥ `lower`, in index order, and to
+ * One pass writes the indices and the keys (as given) of the keys ≥ `lower`, in index order, and to
  * scratch (for the selection to permute) either every candidate or, `banded`, those ≤ `upper`
  * (their number in bandCount); returns the number of candidates. Eight keys per iteration with all
  * loads first: one branch on "any of the eight", then a loop over the set bits (measured 2–3× faster
@@ -384,9 +398,10 @@ function collectCandidates(n: i32, keys: usize, cand: usize, vals: usize, scratc
       let bits = i64x2.bitmask(m0) | (i64x2.bitmask(m1) << 2) | (i64x2.bitmask(m2) << 4) | (i64x2.bitmask(m3) << 6);
       while (bits != 0) {
         const t = <i32>ctz(bits);
-        const u = transform(load<f64>(at8(at, t)), byAbs);
+        const r = load<f64>(at8(at, t));
+        const u = transform(r, byAbs);
         store<i32>(at4(cand, c), i + t);
-        store<f64>(at8(vals, c), u);
+        store<f64>(at8(vals, c), r);
         if (banded) {
           store<f64>(at8(scratch, b), u);
           b += <i32>(u <= upper);
@@ -397,10 +412,11 @@ function collectCandidates(n: i32, keys: usize, cand: usize, vals: usize, scratc
     }
   }
   for (; i < n; i++) {
-    const u = transform(load<f64>(at8(keys, i)), byAbs);
+    const r = load<f64>(at8(keys, i));
+    const u = transform(r, byAbs);
     if (u >= lower) {
       store<i32>(at4(cand, c), i);
-      store<f64>(at8(vals, c), u);
+      store<f64>(at8(vals, c), r);
       if (banded) {
         store<f64>(at8(scratch, b), u);
         b += <i32>(u <= upper);
@@ -442,10 +458,10 @@ export function greaterOfLastSelection(): i32 {
   return selectedGreater;
 }
 
-export function topkAbs(n: i32, k: i32, keys: usize, out: usize, scratch: usize, cand: usize, vals: usize): void {
-  selectTopK(n, k, keys, out, scratch, cand, vals, true);
+export function topkAbs(n: i32, k: i32, keys: usize, out: usize, outValues: usize, scratch: usize, cand: usize, vals: usize): void {
+  selectTopK(n, k, keys, out, outValues, scratch, cand, vals, true);
 }
 
-export function topkRaw(n: i32, k: i32, keys: usize, out: usize, scratch: usize, cand: usize, vals: usize): void {
-  selectTopK(n, k, keys, out, scratch, cand, vals, false);
+export function topkRaw(n: i32, k: i32, keys: usize, out: usize, outValues: usize, scratch: usize, cand: usize, vals: usize): void {
+  selectTopK(n, k, keys, out, outValues, scratch, cand, vals, false);
 }
