@@ -26,12 +26,12 @@ interface KernelExports {
   expm1Scalar(x: number): number;
   loss(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, z: number, coef: number, e: number,
-    binary: number, dots: number, d: number, colPtr: number, rowAddr: number, cscValues: number, plan: number,
+    binary: number, dots: number, d: number, colPtr: number, rowAddr: number, cscValues: number, plan: number, interleaved: number,
   ): number;
   gradient(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
     z: number, coef: number, e: number, scale: number, binary: number, dots: number, d: number, colOrder: number, colPtr: number,
-    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number, plan: number,
+    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number, plan: number, interleaved: number,
   ): number;
   batchGradient(
     count: number, rowList: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
@@ -122,9 +122,7 @@ export function copyCsc(buffer: ArrayBuffer, ptr: Record<string, number>, A: Csr
   const colPtr = new Int32Array(buffer, ptr.colPtr, d + 1);
   const rowIdx = new Int32Array(buffer, ptr.rowIdx, nnz);
   const values = binary ? undefined : new Float64Array(buffer, ptr.cscValues, nnz);
-  colPtr.fill(0);
-  for (let k = 0; k < nnz; k++) colPtr[A.colIdx[k] + 1]++;
-  for (let j = 0; j < d; j++) colPtr[j + 1] += colPtr[j];
+  colPtr.set(cscColumnPointers(A));
   const next = colPtr.slice(0, d);
   for (let r = 0; r < rows; r++) {
     for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
@@ -133,10 +131,73 @@ export function copyCsc(buffer: ArrayBuffer, ptr: Record<string, number>, A: Csr
       if (values) values[at] = A.values[k];
     }
   }
-  // Columns by length (ties by index): the gather runs them four at a time, best with equal lengths.
-  const order = Array.from({ length: d }, (_, j) => j);
-  order.sort((i, j) => colPtr[i + 1] - colPtr[i] - (colPtr[j + 1] - colPtr[j]) || i - j);
-  new Int32Array(buffer, ptr.colOrder, d).set(order);
+  new Int32Array(buffer, ptr.colOrder, d).set(columnsByLength(colPtr));
+}
+
+/** Columns by length (ties by index), from the CSC column pointers: the gather runs them four at a time, best with equal lengths. */
+function columnsByLength(colPtr: Int32Array): Int32Array {
+  const len = (j: number): number => colPtr[j + 1] - colPtr[j];
+  return Int32Array.from({ length: colPtr.length - 1 }, (_, j) => j).sort((i, j) => len(i) - len(j) || i - j);
+}
+
+/** CSC column pointers of A (counts of each column's entries, summed). */
+function cscColumnPointers(A: CsrMatrix): Int32Array {
+  const colPtr = new Int32Array(A.cols + 1);
+  const nnz = A.rowPtr[A.rows];
+  for (let k = 0; k < nnz; k++) colPtr[A.colIdx[k] + 1]++;
+  for (let j = 0; j < A.cols; j++) colPtr[j + 1] += colPtr[j];
+  return colPtr;
+}
+
+/** Entries of the interleaved layout's descriptor (./assembly/csr.ts IL_*). */
+const IL_ENTRIES = 6;
+/** Members per interleaved group (the kernels' two f64x2 pairs). */
+const GROUP = 4;
+
+/** Slots of the interleaved groups of four over `order` (sorted by length): 4 × the longest member of each full group. */
+function interleavedSlots(order: Int32Array, ptr: Int32Array): number {
+  const size = GROUP;
+  let slots = 0;
+  for (let g = 0; g + size <= order.length; g += size) {
+    let longest = 0;
+    for (let m = 0; m < size; m++) longest = Math.max(longest, ptr[order[g + m] + 1] - ptr[order[g + m]]);
+    slots += size * longest;
+  }
+  return slots;
+}
+
+/**
+ * Writes the interleaved groups of four (./assembly/csr.ts, "Interleaved groups of four") of the lines
+ * in `order`: line i's entries are addresses[ptr[i] .. ptr[i + 1]) (with `values`), padded to the
+ * group's longest with `pad` (the address of a −0) and value 1. groups[g] = the byte address of group
+ * g's first slot in the stream at `streamAt`.
+ */
+function layOutInterleaved(
+  buffer: ArrayBuffer, order: Int32Array, ptr: Int32Array, addresses: Int32Array, values: Float64Array | undefined,
+  groupsAt: number, streamAt: number, valuesAt: number, slots: number, pad: number,
+): void {
+  const size = GROUP;
+  const full = order.length - (order.length % size);
+  const groups = new Int32Array(buffer, groupsAt, full / size + 1);
+  const stream = new Int32Array(buffer, streamAt, slots);
+  const streamValues = values ? new Float64Array(buffer, valuesAt, slots) : undefined;
+  let at = 0;
+  for (let g = 0; g < full; g += size) {
+    groups[g / size] = streamAt + 4 * at;
+    let longest = 0;
+    for (let m = 0; m < size; m++) longest = Math.max(longest, ptr[order[g + m] + 1] - ptr[order[g + m]]);
+    for (let m = 0; m < size; m++) {
+      const line = order[g + m];
+      const from = ptr[line];
+      const length = ptr[line + 1] - from;
+      for (let t = 0; t < longest; t++) {
+        stream[at + size * t + m] = t < length ? addresses[from + t] : pad;
+        if (streamValues) streamValues[at + size * t + m] = t < length ? values![from + t] : 1;
+      }
+    }
+    at += size * longest;
+  }
+  groups[full / size] = streamAt + 4 * at;
 }
 
 /** True when every row of A lists its columns in non-decreasing order. */
@@ -243,6 +304,8 @@ export class WasmCsrKernel {
   readonly dots: DotsMode;
   private readonly batchRows: Int32Array;
   private readonly ptr: Record<string, number>;
+  /** The interleaved groups' descriptor (./assembly/csr.ts IL_*), laid out in the constructor. */
+  private readonly interleavedAt: number;
 
   /** Use `createWasmKernel`, which returns undefined when wasm is unavailable. */
   constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, dots?: DotsMode) {
@@ -252,19 +315,23 @@ export class WasmCsrKernel {
     this.d = A.cols;
     this.binary = allOnes(A.values.subarray(0, nnz));
     const d = this.d;
-    // A·x by rows, four of one length at a time — when most rows share one length that order is nearly
-    // the storage order (rows 10–20% faster than columns) — or, with scattered lengths, down the CSC
-    // columns (w8a: 108 lengths, the commonest 8% of the rows; ~40% faster), which needs every row's
-    // columns in non-decreasing order to give the row loop's bits. On shared row prefixes, when the
-    // rows' prefix trie is a small enough share of nnz, if it is faster on this shard (timed below:
-    // mushrooms −19% per gradient, a9a +45% — its rows' suffix lengths vary, and every row's loop exit
-    // mispredicts). All three give the same bits, so the choice changes only the time.
+    // A·x by rows in interleaved groups of four (csr.ts; the default), down the CSC columns (needs every
+    // row's columns in non-decreasing order to give the row loop's bits; it beat the four-pointer row
+    // sweep on rows of scattered lengths, w8a, so it is timed against the rows there), or on shared row
+    // prefixes, when the rows' prefix trie is a small enough share of nnz (timed: faster on some
+    // mushrooms shards, slower on a9a — its rows' suffix lengths vary and every row's loop exit
+    // mispredicts). All give the same bits, so the choice changes only the time.
     const sortedRows = columnsSortedInRows(A);
-    const usual: DotsMode = sortedRows && modalRowLengthShare(A) < 0.5 ? 'columns' : 'rows';
+    const tryColumns = dots === undefined && sortedRows && modalRowLengthShare(A) < 0.5;
     const plan = dots === undefined || dots === 'prefix' ? rowPrefixPlan(A, this.binary) : undefined;
     const tryPrefix = dots === 'prefix' || (dots === undefined && plan !== undefined && plan.computed <= PREFIX_MAX_SHARE * plan.nnz);
     if (dots === 'columns' && !sortedRows) throw new RangeError('wasm kernel: the column sweep needs rows with sorted columns');
     const chunks = tryPrefix ? prefixChunks(plan ?? storageOrderPlan(A), A) : undefined;
+    const rowOrder = rowsByLength(A);
+    const colPtr = cscColumnPointers(A);
+    const colOrder = columnsByLength(colPtr);
+    const rowSlots = interleavedSlots(rowOrder, A.rowPtr);
+    const colSlots = interleavedSlots(colOrder, colPtr);
     const made = instantiate(compiledModule, {
       ...csrBytes(A, this.binary),
       x: 8 * d,
@@ -288,6 +355,14 @@ export class WasmCsrKernel {
       planStream: chunks ? 4 * chunks.stream.length : 0,
       planStreamValues: chunks && !this.binary ? 8 * chunks.stream.length : 0,
       planPrefix: chunks ? 4 * 8 * (chunks.maxLength + 1) : 0,
+      interleaved: 4 * IL_ENTRIES,
+      negativeZero: 16,
+      ilRowGroups: 4 * (Math.floor(rows / GROUP) + 1),
+      ilRowStream: 4 * rowSlots,
+      ilRowValues: this.binary ? 0 : 8 * rowSlots,
+      ilColGroups: 4 * (Math.floor(d / GROUP) + 1),
+      ilColStream: 4 * colSlots,
+      ilColValues: this.binary ? 0 : 8 * colSlots,
     });
     this.exports = made.exports;
     this.ptr = made.ptr;
@@ -296,12 +371,27 @@ export class WasmCsrKernel {
     copyCsc(buffer, made.ptr, A, this.binary);
     // The CSC row indices become the addresses of the rows' coefficients (see csr.ts).
     indicesToAddresses(buffer, made.ptr.rowIdx, nnz, made.ptr.coef);
-    new Int32Array(buffer, made.ptr.rowOrder, rows).set(rowsByLength(A));
+    new Int32Array(buffer, made.ptr.rowOrder, rows).set(rowOrder);
     if (chunks) layOutPlan(buffer, made.ptr, chunks, A, this.binary);
+    const p = made.ptr;
+    new Float64Array(buffer, p.negativeZero, 2).fill(-0);
+    layOutInterleaved(
+      buffer, rowOrder, A.rowPtr, new Int32Array(buffer, p.colAddr, nnz), this.binary ? undefined : new Float64Array(buffer, p.values, nnz),
+      p.ilRowGroups, p.ilRowStream, p.ilRowValues, rowSlots, p.negativeZero,
+    );
+    layOutInterleaved(
+      buffer, colOrder, colPtr, new Int32Array(buffer, p.rowIdx, nnz), this.binary ? undefined : new Float64Array(buffer, p.cscValues, nnz),
+      p.ilColGroups, p.ilColStream, p.ilColValues, colSlots, p.negativeZero,
+    );
+    new Int32Array(buffer, p.interleaved, IL_ENTRIES).set([p.ilRowGroups, p.ilRowStream, p.ilRowValues, p.ilColGroups, p.ilColStream, p.ilColValues]);
+    this.interleavedAt = p.interleaved;
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
-    this.dots = dots ?? (tryPrefix ? this.faster(usual, 'prefix') : usual);
+    const candidates: DotsMode[] = ['rows'];
+    if (tryColumns) candidates.push('columns');
+    if (tryPrefix && dots === undefined) candidates.push('prefix');
+    this.dots = dots ?? this.fastest(candidates);
   }
 
   /** The kernels' exp(y) for y ≤ 0 (the SIMD exp behind every σ and softplus here), for tests. */
@@ -332,24 +422,24 @@ export class WasmCsrKernel {
     return this.exports.memory.buffer;
   }
 
-  /** The faster of two A·x modes on this shard: the loss pass, alternated, best of three each (x = 0). */
-  private faster(a: DotsMode, b: DotsMode): DotsMode {
+  /** The fastest A·x mode on this shard among `modes` (the first one if alone): the loss pass, alternated, best of three each (x = 0). */
+  private fastest(modes: readonly DotsMode[]): DotsMode {
+    if (modes.length === 1) return modes[0];
     const time = (mode: DotsMode): number => {
       const p = this.ptr;
       const t0 = performance.now();
-      this.exports.loss(this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[mode], this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan);
+      this.exports.loss(this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[mode], this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan, this.interleavedAt);
       return performance.now() - t0;
     };
-    time(a);
-    time(b);
-    let bestA = Infinity;
-    let bestB = Infinity;
-    for (let round = 0; round < 3; round++) {
-      bestA = Math.min(bestA, time(a));
-      bestB = Math.min(bestB, time(b));
-    }
-    return bestB < 0.97 * bestA ? b : a;
+    for (const mode of modes) time(mode);
+    const best = modes.map(() => Infinity);
+    for (let round = 0; round < 3; round++) modes.forEach((mode, i) => (best[i] = Math.min(best[i], time(mode))));
+    // Another mode replaces the first only when clearly faster (timing noise should not flip it).
+    let pick = 0;
+    for (let i = 1; i < modes.length; i++) if (best[i] < 0.97 * best[pick]) pick = i;
+    return modes[pick];
   }
+
 
   private loadX(x: Float64Array): void {
     if (x.length === this.d) this.x.set(x);
@@ -363,7 +453,7 @@ export class WasmCsrKernel {
     const p = this.ptr;
     return this.exports.loss(
       this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[this.dots],
-      this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan,
+      this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan, this.interleavedAt,
     );
   }
 
@@ -388,7 +478,7 @@ export class WasmCsrKernel {
     const p = this.ptr;
     return this.exports.gradient(
       this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
-      DOTS_CODE[this.dots], this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser, p.plan,
+      DOTS_CODE[this.dots], this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser, p.plan, this.interleavedAt,
     );
   }
 
