@@ -154,11 +154,11 @@ const IL_ENTRIES = 6;
 /** Members per interleaved group (the kernels' two f64x2 pairs). */
 const GROUP = 4;
 
-/** Slots of the interleaved groups of four over `order` (sorted by length): 4 × the longest member of each full group. */
+/** Slots of the interleaved groups of four over `order` (sorted by length) after its order.length mod 4 first: 4 × each group's longest. */
 function interleavedSlots(order: Int32Array, ptr: Int32Array): number {
   const size = GROUP;
   let slots = 0;
-  for (let g = 0; g + size <= order.length; g += size) {
+  for (let g = order.length % size; g < order.length; g += size) {
     let longest = 0;
     for (let m = 0; m < size; m++) longest = Math.max(longest, ptr[order[g + m] + 1] - ptr[order[g + m]]);
     slots += size * longest;
@@ -177,13 +177,15 @@ function layOutInterleaved(
   groupsAt: number, streamAt: number, valuesAt: number, slots: number, pad: number,
 ): void {
   const size = GROUP;
-  const full = order.length - (order.length % size);
-  const groups = new Int32Array(buffer, groupsAt, full / size + 1);
+  // The first order.length mod 4 lines (the shortest) are not grouped (the kernels take them one by one).
+  const rest = order.length % size;
+  const count = (order.length - rest) / size;
+  const groups = new Int32Array(buffer, groupsAt, count + 1);
   const stream = new Int32Array(buffer, streamAt, slots);
   const streamValues = values ? new Float64Array(buffer, valuesAt, slots) : undefined;
   let at = 0;
-  for (let g = 0; g < full; g += size) {
-    groups[g / size] = streamAt + 4 * at;
+  for (let g = rest; g < order.length; g += size) {
+    groups[(g - rest) / size] = streamAt + 4 * at;
     let longest = 0;
     for (let m = 0; m < size; m++) longest = Math.max(longest, ptr[order[g + m] + 1] - ptr[order[g + m]]);
     for (let m = 0; m < size; m++) {
@@ -197,7 +199,7 @@ function layOutInterleaved(
     }
     at += size * longest;
   }
-  groups[full / size] = streamAt + 4 * at;
+  groups[count] = streamAt + 4 * at;
 }
 
 /** True when every row of A lists its columns in non-decreasing order. */

@@ -443,7 +443,7 @@ function columnDots(
 
 // ---------------------------------------------------------------------------------------------
 // Interleaved groups of four (the loader's `interleaved` layout, descriptor entries IL_*): the rows
-// (or the CSC columns) taken four at a time in their sweep order, sorted by length so that the four
+// (or the CSC columns) taken four at a time in their sweep order after its (count mod 4) first, sorted by length so that the four
 // have nearly one length, their entries interleaved — entry t of member m at the group's start +
 // 16·t + 4·m — and the shorter members padded to the longest with the address of a −0 (value 1 for
 // valued matrices). x + (−0) = x for every float64 x (+0 and −0 included), so the padding changes no
@@ -474,16 +474,22 @@ function pairHigh(p: usize): v128 {
   return v128.load64_lane(<usize>load<i32>(p, 12), v128.load64_zero(<usize>load<i32>(p, 8)), 1);
 }
 
-/** z_r = −b_r·(a_rᵀx) for the rows of full groups (rowOrder[0 .. 4·⌊n/4⌋)); the rest by the row loop. */
+/** z_r = −b_r·(a_rᵀx): the n mod 4 shortest rows (rowOrder's first) by the row loop, the others in groups. */
 @inline
 function interleavedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, z: usize, desc: usize, binary: bool): void {
   const groups = il(desc, IL_ROW_GROUPS);
   const stream = il(desc, IL_ROW_STREAM);
   const streamValues = il(desc, IL_ROW_VALUES);
-  const full = n & ~3;
-  for (let g = 0; g < full; g += 4) {
-    let p = <usize>load<i32>(groups + (<usize>g));
-    const end = <usize>load<i32>(groups + (<usize>g), 4);
+  // The n mod 4 shortest rows one by one, then the groups (the longest rows, in groups, run fastest).
+  const rest = n & 3;
+  for (let g = 0; g < rest; g++) {
+    const r = <usize>load<i32>(rowOrder + (<usize>g << 2));
+    const dot = rowDot(0, rowStart(rowPtr, r, colAddr), rowStart(rowPtr, r, colAddr, true), colAddr, values, binary);
+    store<f64>(z + (r << 3), -load<f64>(b + (r << 3)) * dot);
+  }
+  for (let g = rest; g < n; g += 4) {
+    let p = <usize>load<i32>(groups + (<usize>(g - rest)));
+    const end = <usize>load<i32>(groups + (<usize>(g - rest)), 4);
     let a01 = f64x2.splat(0);
     let a23 = f64x2.splat(0);
     for (; p < end; p += 16) {
@@ -506,26 +512,27 @@ function interleavedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usi
     store<f64>(z + r2, -load<f64>(b + r2) * f64x2.extract_lane(a23, 0));
     store<f64>(z + r3, -load<f64>(b + r3) * f64x2.extract_lane(a23, 1));
   }
-  for (let g = full; g < n; g++) {
-    const r = <usize>load<i32>(rowOrder + (<usize>g << 2));
-    const dot = rowDot(0, rowStart(rowPtr, r, colAddr), rowStart(rowPtr, r, colAddr, true), colAddr, values, binary);
-    store<f64>(z + (r << 3), -load<f64>(b + (r << 3)) * dot);
-  }
 }
 
 /**
  * out[j] += Σ_r coef_r·a_rj down the columns of the CSC copy, rows ascending — for every j the additions
  * onto out[j] in the order of a row-by-row scatter, so the result is bitwise the scatter's (up to the
  * sign of a zero: the reference loop skips rows whose coefficient is 0), with the sums in registers.
- * Full groups (colOrder[0 .. 4·⌊d/4⌋), the columns by length) interleaved; the rest one by one.
+ * colOrder lists the columns by length: its d mod 4 first (shortest) one by one, the others in groups.
  */
 @inline
 function interleavedGather(d: i32, colOrder: usize, colPtr: usize, rowAddr: usize, cscValues: usize, out: usize, desc: usize, binary: bool): void {
   const groups = il(desc, IL_COL_GROUPS);
   const stream = il(desc, IL_COL_STREAM);
   const streamValues = il(desc, IL_COL_VALUES);
-  const full = d & ~3;
-  for (let g = 0; g < full; g += 4) {
+  // The d mod 4 shortest columns one by one, then the groups.
+  const rest = d & 3;
+  for (let g = 0; g < rest; g++) {
+    const j = <usize>load<i32>(colOrder + (<usize>g << 2));
+    const s = columnSum(load<f64>(out + (j << 3)), columnStart(colPtr, j, rowAddr), columnStart(colPtr, j, rowAddr, true), rowAddr, cscValues, binary);
+    store<f64>(out + (j << 3), s);
+  }
+  for (let g = rest; g < d; g += 4) {
     const go = colOrder + (<usize>g << 2);
     const j0 = out + (<usize>load<i32>(go) << 3);
     const j1 = out + (<usize>load<i32>(go, 4) << 3);
@@ -533,8 +540,8 @@ function interleavedGather(d: i32, colOrder: usize, colPtr: usize, rowAddr: usiz
     const j3 = out + (<usize>load<i32>(go, 12) << 3);
     let s01 = v128.load64_lane(j1, v128.load64_zero(j0), 1);
     let s23 = v128.load64_lane(j3, v128.load64_zero(j2), 1);
-    let p = <usize>load<i32>(groups + (<usize>g));
-    const end = <usize>load<i32>(groups + (<usize>g), 4);
+    let p = <usize>load<i32>(groups + (<usize>(g - rest)));
+    const end = <usize>load<i32>(groups + (<usize>(g - rest)), 4);
     for (; p < end; p += 16) {
       if (binary) {
         s01 = f64x2.add(s01, pairLow(p));
@@ -549,11 +556,6 @@ function interleavedGather(d: i32, colOrder: usize, colPtr: usize, rowAddr: usiz
     v128.store64_lane(j1, s01, 1);
     v128.store64_lane(j2, s23, 0);
     v128.store64_lane(j3, s23, 1);
-  }
-  for (let g = full; g < d; g++) {
-    const j = <usize>load<i32>(colOrder + (<usize>g << 2));
-    const s = columnSum(load<f64>(out + (j << 3)), columnStart(colPtr, j, rowAddr), columnStart(colPtr, j, rowAddr, true), rowAddr, cscValues, binary);
-    store<f64>(out + (j << 3), s);
   }
 }
 
