@@ -466,12 +466,14 @@ function il(desc: usize, i: i32): usize {
 /** The four members' next terms as two pairs, members 0,1 (pairLow) and 2,3 (pairHigh), from slot address p. */
 @inline
 function pairLow(p: usize): v128 {
-  return v128.load64_lane(<usize>load<i32>(p, 4), v128.load64_zero(<usize>load<i32>(p)), 1);
+  const a = load<u64>(p);
+  return v128.load64_lane(<usize>(a >>> 32), v128.load64_zero(<usize><u32>a), 1);
 }
 
 @inline
 function pairHigh(p: usize): v128 {
-  return v128.load64_lane(<usize>load<i32>(p, 12), v128.load64_zero(<usize>load<i32>(p, 8)), 1);
+  const a = load<u64>(p, 8);
+  return v128.load64_lane(<usize>(a >>> 32), v128.load64_zero(<usize><u32>a), 1);
 }
 
 /** z_r = −b_r·(a_rᵀx): the n mod 4 shortest rows (rowOrder's first) by the row loop, the others in groups. */
