@@ -466,6 +466,7 @@ function il(desc: usize, i: i32): usize {
 /** The four members' next terms as two pairs, members 0,1 (pairLow) and 2,3 (pairHigh), from slot address p. */
 @inline
 function pairLow(p: usize): v128 {
+  // Both addresses by one 64-bit load (the sweeps are bound by loads: −5 to −9 % against two i32 loads).
   const a = load<u64>(p);
   return v128.load64_lane(<usize>(a >>> 32), v128.load64_zero(<usize><u32>a), 1);
 }
