@@ -1,15 +1,15 @@
 /**
- * The three ways the logistic-regression kernel computes A·x (rows four at a time, down the CSC
- * columns, on shared row prefixes: src/backends/wasm.ts DotsMode) give the same bits: every mode
- * forced on real data and on matrices built to share prefixes (one-hot rows, repeated and empty rows,
- * valued entries whose columns agree but values differ), against the rows mode — which
- * backends-wasm-exact.test.ts holds to the reference loop's bits.
+ * The two ways the logistic-regression kernel computes A·x (rows in interleaved groups with shared
+ * prefix sums, down the CSC columns: src/backends/wasm.ts DotsMode) give the same bits: both forced on
+ * real data and on matrices built to share prefixes (one-hot rows, repeated and empty rows, valued
+ * entries whose columns agree but values differ), where the column sweep shares nothing — and the rows
+ * mode is held to the reference loop's bits by backends-wasm-exact.test.ts and to a mirror of its own
+ * operations, −0 included, by backends-wasm-interleaved.test.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
 import { createWasmKernel, type DotsMode } from '../src/backends/wasm.js';
-import { rowPrefixPlan } from '../src/backends/row-prefix.js';
 import type { CsrMatrix, LabeledData } from '../src/data/types.js';
 import { LogregProblem } from '../src/problems/logreg.js';
 import { contiguousShards, readDataset } from './problems-fixtures.js';
@@ -38,7 +38,7 @@ function checkModes(data: LabeledData, label: string, shardCounts: readonly numb
         const sum = rows.regularisedGradient(x, 1 / shard.rows, true, 1e-3, 'l2');
         return { sum, gradient: Float64Array.from(rows.out) };
       });
-      const modes: DotsMode[] = sortedRows(shard.A) ? ['columns', 'prefix'] : ['prefix'];
+      const modes: DotsMode[] = sortedRows(shard.A) ? ['columns'] : [];
       for (const mode of modes) {
         const kernel = createWasmKernel(shard.A, shard.b, mode);
         assert.ok(kernel);
@@ -92,8 +92,8 @@ test('the same on matrices that share prefixes: one-hot rows, repeated and empty
       }
       const X: CsrMatrix = { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
       if (rows > 64) {
-        const plan = rowPrefixPlan(X, shape !== 'one-hot-valued');
-        assert.ok(plan && plan.computed < 0.7 * plan.nnz, `${shape}: the rows share prefixes (${plan?.computed} of ${plan?.nnz})`);
+        const kernel = createWasmKernel(X, Float64Array.from({ length: rows }, () => 1), 'rows');
+        assert.ok(kernel && kernel.prefixNodes > 0, `${shape}: the row sweep shares prefixes (${kernel?.prefixNodes} nodes)`);
       }
       const b = Float64Array.from({ length: rows }, () => (rng.int(2) ? 1 : -1));
       checkModes({ X, b, labelValues: [-1, 1], source: shape }, `${shape} ${rows} rows`, [1, 3]);

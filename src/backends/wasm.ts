@@ -11,7 +11,6 @@
  * can never detach. An instance (and its memory) is garbage-collected with its shard, so creating and
  * dropping many problems in one process does not accumulate wasm memory.
  */
-import { rowPrefixPlan, suffixEntries, type RowPrefixPlan } from './row-prefix.js';
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
 
@@ -26,12 +25,12 @@ interface KernelExports {
   expm1Scalar(x: number): number;
   loss(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, z: number, coef: number, e: number,
-    binary: number, dots: number, d: number, colPtr: number, rowAddr: number, cscValues: number, plan: number, interleaved: number,
+    binary: number, dots: number, d: number, colPtr: number, rowAddr: number, cscValues: number, interleaved: number,
   ): number;
   gradient(
     n: number, rowOrder: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
     z: number, coef: number, e: number, scale: number, binary: number, dots: number, d: number, colOrder: number, colPtr: number,
-    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number, plan: number, interleaved: number,
+    rowAddr: number, cscValues: number, withLoss: number, lambda: number, regulariser: number, interleaved: number,
   ): number;
   batchGradient(
     count: number, rowList: number, rowPtr: number, colAddr: number, values: number, b: number, x: number, out: number,
@@ -94,20 +93,6 @@ function copyCsr(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix,
   new Float64Array(buffer, ptr.b, rows).set(b.subarray(0, rows));
 }
 
-/** Replaces each index i in the `count` i32s at `at` by the byte address base + 8·i. */
-function indicesToAddresses(buffer: ArrayBuffer, at: number, count: number, base: number): void {
-  const a = new Int32Array(buffer, at, count);
-  for (let k = 0; k < count; k++) a[k] = base + 8 * a[k];
-}
-
-/** The rows of A sorted by length, ties by index (the grouped row sweep takes them four at a time). */
-function rowsByLength(A: CsrMatrix): Int32Array {
-  const rows = A.rows;
-  const order = Int32Array.from({ length: rows }, (_, r) => r);
-  const len = (r: number): number => A.rowPtr[r + 1] - A.rowPtr[r];
-  return order.sort((i, j) => len(i) - len(j) || i - j);
-}
-
 /**
  * The CSC transpose of A written into wasm memory at ptr.colPtr / ptr.rowIdx / ptr.cscValues, and
  * the column order ptr.colOrder
@@ -150,7 +135,126 @@ function cscColumnPointers(A: CsrMatrix): Int32Array {
 }
 
 /** Entries of the interleaved layout's descriptor (./assembly/csr.ts IL_*). */
-const IL_ENTRIES = 6;
+const IL_ENTRIES = 11;
+/**
+ * What a prefix node costs against the stream entry it saves (one sweep step: load, add, store
+ * against load, add); a trie level is kept while the entries it saves exceed its nodes times this.
+ */
+const NODE_COST = 2.5;
+
+/** The top levels of the rows' prefix trie (./assembly/csr.ts, "Rows that share their first entries"). */
+interface PrefixNodes {
+  /** Nodes, level order, an even count per level: parent node (−1 at depth 1), column (−1: a filler), value. */
+  readonly parent: Int32Array;
+  readonly col: Int32Array;
+  readonly value: Float64Array;
+  /** Per row: its deepest node (−1: none, an empty row or no level kept) and that node's depth. */
+  readonly nodeOf: Int32Array;
+  readonly depthOf: Int32Array;
+}
+
+/**
+ * The distinct row prefixes of A of lengths 1..m, level by level, m the last level whose entries saved
+ * (one per row that long) exceed NODE_COST times its nodes. A prefix is its columns and values.
+ */
+function prefixNodes(A: CsrMatrix, binary: boolean): PrefixNodes {
+  const rows = A.rows;
+  const nodeOf = new Int32Array(rows).fill(-1);
+  const depthOf = new Int32Array(rows);
+  const parent: number[] = [];
+  const col: number[] = [];
+  const value: number[] = [];
+  for (let depth = 1; ; depth++) {
+    const ids = new Map<string | number, number>();
+    const next = new Int32Array(rows).fill(-1);
+    let longEnough = 0;
+    const first = parent.length;
+    for (let r = 0; r < rows; r++) {
+      const k = A.rowPtr[r] + depth - 1;
+      if (k >= A.rowPtr[r + 1]) continue;
+      longEnough++;
+      const up = nodeOf[r];
+      const j = A.colIdx[k];
+      const key = binary ? (up + 1) * A.cols + j : `${up},${j},${A.values[k]}`;
+      let id = ids.get(key);
+      if (id === undefined) {
+        id = parent.length;
+        ids.set(key, id);
+        parent.push(up);
+        col.push(j);
+        value.push(A.values[k]);
+      }
+      next[r] = id;
+    }
+    if (longEnough === 0 || longEnough <= NODE_COST * (parent.length - first)) {
+      parent.length = first;
+      col.length = first;
+      value.length = first;
+      break;
+    }
+    for (let r = 0; r < rows; r++) {
+      if (next[r] >= 0) {
+        nodeOf[r] = next[r];
+        depthOf[r] = depth;
+      }
+    }
+    // An even count per level (the kernel sums two nodes at a time, never a node with its parent):
+    // a filler node adds +0 to +0 into a slot nobody reads.
+    if (parent.length % 2 === 1) {
+      parent.push(-1);
+      col.push(-1);
+      value.push(1);
+    }
+  }
+  return { parent: Int32Array.from(parent), col: Int32Array.from(col), value: Float64Array.from(value), nodeOf, depthOf };
+}
+
+/**
+ * The rows' slots for the interleaved sweep as a CSR: a row with a prefix node starts with that node's
+ * sum (value 1), then its entries after the node's depth; other rows are their entries. A slot is
+ * coded as its column j ≥ 0 or as −1 − node (addresses are known only once the memory is laid out).
+ */
+function rowSlots(A: CsrMatrix, nodes: PrefixNodes): { ptr: Int32Array; codes: Int32Array; values: Float64Array } {
+  const rows = A.rows;
+  const ptr = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) ptr[r + 1] = ptr[r] + (A.rowPtr[r + 1] - A.rowPtr[r]) - nodes.depthOf[r] + (nodes.nodeOf[r] >= 0 ? 1 : 0);
+  const codes = new Int32Array(ptr[rows]);
+  const values = new Float64Array(ptr[rows]);
+  for (let r = 0; r < rows; r++) {
+    let at = ptr[r];
+    if (nodes.nodeOf[r] >= 0) {
+      codes[at] = -1 - nodes.nodeOf[r];
+      values[at++] = 1;
+    }
+    for (let k = A.rowPtr[r] + nodes.depthOf[r]; k < A.rowPtr[r + 1]; k++) {
+      codes[at] = A.colIdx[k];
+      values[at++] = A.values[k];
+    }
+  }
+  return { ptr, codes, values };
+}
+
+/** The slots' addresses: x_j at x + 8j, node i's sum at sums + 8i. */
+function slotAddresses(codes: Int32Array, x: number, sums: number): Int32Array {
+  return codes.map((c) => (c >= 0 ? x + 8 * c : sums + 8 * (-1 - c)));
+}
+
+/** Writes the nodes' (parent sum, x_j) address pairs and values for prefixNodeSums; depth-1 nodes start from the +0 at `zero`. */
+function layOutNodes(buffer: ArrayBuffer, nodes: PrefixNodes, at: number, valuesAt: number, sums: number, x: number, zero: number, binary: boolean): void {
+  const count = nodes.parent.length;
+  const pairs = new Int32Array(buffer, at, 2 * count);
+  for (let i = 0; i < count; i++) {
+    pairs[2 * i] = nodes.parent[i] < 0 ? zero : sums + 8 * nodes.parent[i];
+    pairs[2 * i + 1] = nodes.col[i] < 0 ? zero : x + 8 * nodes.col[i];
+  }
+  if (!binary) new Float64Array(buffer, valuesAt, count).set(nodes.value);
+}
+
+/** Rows by their number of slots, ties by index (so that the four of a group have nearly one length). */
+function rowsBySlots(ptr: Int32Array): Int32Array {
+  const len = (r: number): number => ptr[r + 1] - ptr[r];
+  return Int32Array.from({ length: ptr.length - 1 }, (_, r) => r).sort((i, j) => len(i) - len(j) || i - j);
+}
 /** Members per interleaved group (the kernels' two f64x2 pairs). */
 const GROUP = 4;
 
@@ -238,60 +342,8 @@ export function modalRowLengthShare(A: CsrMatrix): number {
  * accuracy, the CSC copy); this is a read-only mirror made once.
  */
 /** How the kernel computes A·x (./assembly/csr.ts allDots): the same bits every way. */
-export type DotsMode = 'rows' | 'columns' | 'prefix';
-const DOTS_CODE: Record<DotsMode, number> = { rows: 0, columns: 1, prefix: 2 };
-/** The prefix sweep is used when its adds are at most this share of nnz (measured, docs/performance.md). */
-export const PREFIX_MAX_SHARE = 0.7;
-/** Entries of the plan descriptor (./assembly/csr.ts PLAN_*). */
-const PLAN_ENTRIES = 8;
-
-/** The plan cut into the kernel's four chunks: chunk c is plan positions [c·m, (c+1)·m), the last one to the end. */
-interface PrefixChunks {
-  readonly m: number;
-  readonly order: Int32Array;
-  /** lcp within the chunk: 0 at each chunk's first position. */
-  readonly lcp: Int32Array;
-  /** start[i]..start[i+1]: position i's suffix in the stream (entry indices). */
-  readonly start: Int32Array;
-  /** The suffixes' CSR entry indices, in plan order. */
-  readonly stream: Int32Array;
-  readonly maxLength: number;
-}
-
-/** Storage order, nothing shared: the prefix sweep then is a plain row loop (a forced mode on any matrix). */
-function storageOrderPlan(A: CsrMatrix): RowPrefixPlan {
-  let maxLength = 0;
-  for (let r = 0; r < A.rows; r++) maxLength = Math.max(maxLength, A.rowPtr[r + 1] - A.rowPtr[r]);
-  const nnz = A.rowPtr[A.rows];
-  return { order: Int32Array.from({ length: A.rows }, (_, r) => r), lcp: new Int32Array(A.rows), computed: nnz, nnz, maxLength };
-}
-
-function prefixChunks(plan: RowPrefixPlan, A: CsrMatrix): PrefixChunks {
-  const rows = plan.order.length;
-  const m = Math.floor(rows / 4);
-  const lcp = Int32Array.from(plan.lcp);
-  for (let c = 1; c < 4; c++) if (c * m < rows) lcp[c * m] = 0;
-  const { start, entries } = suffixEntries(plan, A, lcp);
-  return { m, order: plan.order, lcp, start, stream: entries, maxLength: plan.maxLength };
-}
-
-/** Writes the chunks' arrays and the descriptor (addresses, as csr.ts reads them). */
-function layOutPlan(buffer: ArrayBuffer, ptr: Record<string, number>, chunks: PrefixChunks, A: CsrMatrix, binary: boolean): void {
-  const rows = chunks.order.length;
-  new Int32Array(buffer, ptr.planRow, rows).set(chunks.order);
-  new Int32Array(buffer, ptr.planLcp, rows).set(chunks.lcp);
-  const start = new Int32Array(buffer, ptr.planStart, rows + 1);
-  for (let i = 0; i <= rows; i++) start[i] = ptr.planStream + 4 * chunks.start[i];
-  const stream = new Int32Array(buffer, ptr.planStream, chunks.stream.length);
-  for (let t = 0; t < stream.length; t++) stream[t] = ptr.x + 8 * A.colIdx[chunks.stream[t]];
-  if (!binary) {
-    const values = new Float64Array(buffer, ptr.planStreamValues, chunks.stream.length);
-    for (let t = 0; t < values.length; t++) values[t] = A.values[chunks.stream[t]];
-  }
-  const stride = 8 * (chunks.maxLength + 1);
-  new Int32Array(buffer, ptr.plan, PLAN_ENTRIES).set([chunks.m, ptr.planRow, ptr.planLcp, ptr.planStart, ptr.planStream, ptr.planStreamValues, ptr.planPrefix, stride]);
-}
-
+export type DotsMode = 'rows' | 'columns';
+const DOTS_CODE: Record<DotsMode, number> = { rows: 0, columns: 1 };
 export class WasmCsrKernel {
   readonly rows: number;
   readonly d: number;
@@ -308,6 +360,8 @@ export class WasmCsrKernel {
   private readonly ptr: Record<string, number>;
   /** The interleaved groups' descriptor (./assembly/csr.ts IL_*), laid out in the constructor. */
   private readonly interleavedAt: number;
+  /** Prefix nodes the row sweep shares among rows (0: none paid off on this shard). */
+  readonly prefixNodes: number;
 
   /** Use `createWasmKernel`, which returns undefined when wasm is unavailable. */
   constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, dots?: DotsMode) {
@@ -317,23 +371,24 @@ export class WasmCsrKernel {
     this.d = A.cols;
     this.binary = allOnes(A.values.subarray(0, nnz));
     const d = this.d;
-    // A·x by rows in interleaved groups of four (csr.ts; the default), down the CSC columns (needs every
-    // row's columns in non-decreasing order to give the row loop's bits; it beat the four-pointer row
-    // sweep on rows of scattered lengths, w8a, so it is timed against the rows there), or on shared row
-    // prefixes, when the rows' prefix trie is a small enough share of nnz (timed: faster on some
-    // mushrooms shards, slower on a9a — its rows' suffix lengths vary and every row's loop exit
-    // mispredicts). All give the same bits, so the choice changes only the time.
+    // A·x by rows in interleaved groups of four with shared prefixes (csr.ts; the default), or down the
+    // CSC columns (needs every row's columns in non-decreasing order to give the row loop's bits; it beat
+    // the earlier four-pointer row sweep on rows of scattered lengths, w8a, so it is timed against the
+    // rows there). Both give the same bits, so the choice changes only the time.
     const sortedRows = columnsSortedInRows(A);
     const tryColumns = dots === undefined && sortedRows && modalRowLengthShare(A) < 0.5;
-    const plan = dots === undefined || dots === 'prefix' ? rowPrefixPlan(A, this.binary) : undefined;
-    const tryPrefix = dots === 'prefix' || (dots === undefined && plan !== undefined && plan.computed <= PREFIX_MAX_SHARE * plan.nnz);
     if (dots === 'columns' && !sortedRows) throw new RangeError('wasm kernel: the column sweep needs rows with sorted columns');
-    const chunks = tryPrefix ? prefixChunks(plan ?? storageOrderPlan(A), A) : undefined;
-    const rowOrder = rowsByLength(A);
+    const nodes = prefixNodes(A, this.binary);
+    const slots = rowSlots(A, nodes);
+    // Position i of z, coef, e and bByPosition is row rowOrder[i] (csr.ts, "Positions").
+    const rowOrder = rowsBySlots(slots.ptr);
+    const posOf = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) posOf[rowOrder[i]] = i;
+    const nodeCount = nodes.parent.length;
     const colPtr = cscColumnPointers(A);
     const colOrder = columnsByLength(colPtr);
-    const rowSlots = interleavedSlots(rowOrder, A.rowPtr);
-    const colSlots = interleavedSlots(colOrder, colPtr);
+    const rowSlotCount = interleavedSlots(rowOrder, slots.ptr);
+    const colSlotCount = interleavedSlots(colOrder, colPtr);
     const made = instantiate(compiledModule, {
       ...csrBytes(A, this.binary),
       x: 8 * d,
@@ -350,50 +405,55 @@ export class WasmCsrKernel {
       z: 8 * (rows + 1),
       coef: 8 * (rows + 1),
       e: 8 * (rows + 1),
-      plan: chunks ? 4 * PLAN_ENTRIES : 0,
-      planRow: chunks ? 4 * rows : 0,
-      planLcp: chunks ? 4 * rows : 0,
-      planStart: chunks ? 4 * (rows + 1) : 0,
-      planStream: chunks ? 4 * chunks.stream.length : 0,
-      planStreamValues: chunks && !this.binary ? 8 * chunks.stream.length : 0,
-      planPrefix: chunks ? 4 * 8 * (chunks.maxLength + 1) : 0,
+      bByPosition: 8 * (rows + 1),
+      posOf: 4 * (rows + 1),
       interleaved: 4 * IL_ENTRIES,
       negativeZero: 16,
+      positiveZero: 16,
       ilRowGroups: 4 * (Math.floor(rows / GROUP) + 1),
-      ilRowStream: 4 * rowSlots,
-      ilRowValues: this.binary ? 0 : 8 * rowSlots,
+      ilRowStream: 4 * rowSlotCount,
+      ilRowValues: this.binary ? 0 : 8 * rowSlotCount,
       ilColGroups: 4 * (Math.floor(d / GROUP) + 1),
-      ilColStream: 4 * colSlots,
-      ilColValues: this.binary ? 0 : 8 * colSlots,
+      ilColStream: 4 * colSlotCount,
+      ilColValues: this.binary ? 0 : 8 * colSlotCount,
+      ilNodes: 8 * nodeCount,
+      ilNodeValues: this.binary ? 0 : 8 * nodeCount,
+      ilNodeSums: 8 * nodeCount,
     });
     this.exports = made.exports;
     this.ptr = made.ptr;
     const buffer = this.exports.memory.buffer;
     copyCsr(buffer, made.ptr, A, b, this.binary);
     copyCsc(buffer, made.ptr, A, this.binary);
-    // The CSC row indices become the addresses of the rows' coefficients (see csr.ts).
-    indicesToAddresses(buffer, made.ptr.rowIdx, nnz, made.ptr.coef);
-    new Int32Array(buffer, made.ptr.rowOrder, rows).set(rowOrder);
-    if (chunks) layOutPlan(buffer, made.ptr, chunks, A, this.binary);
     const p = made.ptr;
+    // The CSC row indices become the addresses of the rows' coefficients, at their positions (see csr.ts).
+    const rowIdx = new Int32Array(buffer, p.rowIdx, nnz);
+    for (let k = 0; k < nnz; k++) rowIdx[k] = p.coef + 8 * posOf[rowIdx[k]];
+    new Int32Array(buffer, p.rowOrder, rows).set(rowOrder);
+    new Int32Array(buffer, p.posOf, rows).set(posOf);
+    const bByPosition = new Float64Array(buffer, p.bByPosition, rows);
+    for (let i = 0; i < rows; i++) bByPosition[i] = b[rowOrder[i]];
     new Float64Array(buffer, p.negativeZero, 2).fill(-0);
+    new Float64Array(buffer, p.positiveZero, 2).fill(0);
+    layOutNodes(buffer, nodes, p.ilNodes, p.ilNodeValues, p.ilNodeSums, p.x, p.positiveZero, this.binary);
     layOutInterleaved(
-      buffer, rowOrder, A.rowPtr, new Int32Array(buffer, p.colAddr, nnz), this.binary ? undefined : new Float64Array(buffer, p.values, nnz),
-      p.ilRowGroups, p.ilRowStream, p.ilRowValues, rowSlots, p.negativeZero,
+      buffer, rowOrder, slots.ptr, slotAddresses(slots.codes, p.x, p.ilNodeSums), this.binary ? undefined : slots.values,
+      p.ilRowGroups, p.ilRowStream, p.ilRowValues, rowSlotCount, p.negativeZero,
     );
     layOutInterleaved(
       buffer, colOrder, colPtr, new Int32Array(buffer, p.rowIdx, nnz), this.binary ? undefined : new Float64Array(buffer, p.cscValues, nnz),
-      p.ilColGroups, p.ilColStream, p.ilColValues, colSlots, p.negativeZero,
+      p.ilColGroups, p.ilColStream, p.ilColValues, colSlotCount, p.negativeZero,
     );
-    new Int32Array(buffer, p.interleaved, IL_ENTRIES).set([p.ilRowGroups, p.ilRowStream, p.ilRowValues, p.ilColGroups, p.ilColStream, p.ilColValues]);
+    new Int32Array(buffer, p.interleaved, IL_ENTRIES).set([
+      p.ilRowGroups, p.ilRowStream, p.ilRowValues, p.ilColGroups, p.ilColStream, p.ilColValues, nodeCount, p.ilNodes, p.ilNodeValues, p.ilNodeSums,
+      p.posOf,
+    ]);
+    this.prefixNodes = nodeCount;
     this.interleavedAt = p.interleaved;
     this.x = new Float64Array(buffer, made.ptr.x, d);
     this.out = new Float64Array(buffer, made.ptr.out, d);
     this.batchRows = new Int32Array(buffer, made.ptr.batchRows, rows);
-    const candidates: DotsMode[] = ['rows'];
-    if (tryColumns) candidates.push('columns');
-    if (tryPrefix && dots === undefined) candidates.push('prefix');
-    this.dots = dots ?? this.fastest(candidates);
+    this.dots = dots ?? (tryColumns ? this.fastest(['rows', 'columns']) : 'rows');
   }
 
   /** The kernels' exp(y) for y ≤ 0 (the SIMD exp behind every σ and softplus here), for tests. */
@@ -430,7 +490,7 @@ export class WasmCsrKernel {
     const time = (mode: DotsMode): number => {
       const p = this.ptr;
       const t0 = performance.now();
-      this.exports.loss(this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[mode], this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan, this.interleavedAt);
+      this.exports.loss(this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.bByPosition, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[mode], this.d, p.colPtr, p.rowIdx, p.cscValues, this.interleavedAt);
       return performance.now() - t0;
     };
     for (const mode of modes) time(mode);
@@ -454,8 +514,8 @@ export class WasmCsrKernel {
     this.loadX(x);
     const p = this.ptr;
     return this.exports.loss(
-      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[this.dots],
-      this.d, p.colPtr, p.rowIdx, p.cscValues, p.plan, this.interleavedAt,
+      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.bByPosition, p.x, p.z, p.coef, p.e, this.binary ? 1 : 0, DOTS_CODE[this.dots],
+      this.d, p.colPtr, p.rowIdx, p.cscValues, this.interleavedAt,
     );
   }
 
@@ -479,8 +539,8 @@ export class WasmCsrKernel {
     this.loadX(x);
     const p = this.ptr;
     return this.exports.gradient(
-      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.b, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
-      DOTS_CODE[this.dots], this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser, p.plan, this.interleavedAt,
+      this.rows, p.rowOrder, p.rowPtr, p.colAddr, p.values, p.bByPosition, p.x, p.out, p.z, p.coef, p.e, scale, this.binary ? 1 : 0,
+      DOTS_CODE[this.dots], this.d, p.colOrder, p.colPtr, p.rowIdx, p.cscValues, withLoss ? 1 : 0, lambda, regulariser, this.interleavedAt,
     );
   }
 

@@ -296,123 +296,6 @@ function listDots(count: i32, rowList: usize, rowPtr: usize, colAddr: usize, val
   }
 }
 
-// The prefix plan's descriptor (i32 entries; pointers are byte offsets), laid out by ../wasm.ts.
-const PLAN_CHUNK = 0; // m: rows per chunk (the last chunk has the n − 4m more)
-const PLAN_ROW = 1; // plan position → row
-const PLAN_LCP = 2; // plan position → entries shared with the previous position of its chunk
-const PLAN_START = 3; // plan position → address in the stream of its suffix (n + 1 entries)
-const PLAN_STREAM = 4; // the suffixes' x addresses, in plan order
-const PLAN_STREAM_VALUES = 5; // their values (valued matrices), parallel to the stream
-const PLAN_PREFIX = 6; // four partial-sum buffers, PLAN_PREFIX_STRIDE bytes apart
-const PLAN_PREFIX_STRIDE = 7;
-
-@inline
-function planAt(plan: usize, i: i32): usize {
-  return <usize>load<i32>(plan + (<usize>i << 2));
-}
-
-/**
- * One suffix: dot + its terms from the stream, in order, storing the partial sum after each term at
- * q (the next row of this chunk may start there). Returns the dot.
- */
-@inline
-function suffixDot(dot: f64, p: usize, end: usize, q: usize, stream: usize, streamValues: usize, binary: bool): f64 {
-  for (; p < end; p += 4, q += 8) {
-    dot += dotTerm(p, stream, streamValues, binary);
-    store<f64>(q, dot);
-  }
-  return dot;
-}
-
-/**
- * z_r = −b_r a_rᵀx on shared row prefixes (../row-prefix.ts): the rows in lexicographic order, cut
- * into four chunks summed side by side (four independent add chains). In a chunk, a row starts from
- * the partial sum its chunk's buffer holds after the lcp entries it shares with the chunk's previous
- * row — bitwise the sum of its own first lcp terms, which equal that row's — and adds only its
- * suffix, read as one stream in plan order (not from the CSR rows, which are visited at random).
- * Same bits as the row loops; the adds are the rows' prefix trie's nodes instead of nnz.
- */
-@inline
-function prefixDots(n: i32, plan: usize, b: usize, scratch: usize, binary: bool): void {
-  const m = <i32>planAt(plan, PLAN_CHUNK);
-  const rowOf = planAt(plan, PLAN_ROW);
-  const lcpOf = planAt(plan, PLAN_LCP);
-  const startOf = planAt(plan, PLAN_START);
-  const stream = planAt(plan, PLAN_STREAM);
-  const streamValues = planAt(plan, PLAN_STREAM_VALUES);
-  const p0 = planAt(plan, PLAN_PREFIX);
-  const stride = planAt(plan, PLAN_PREFIX_STRIDE);
-  const p1 = p0 + stride;
-  const p2 = p1 + stride;
-  const p3 = p2 + stride;
-  store<f64>(p0, 0);
-  store<f64>(p1, 0);
-  store<f64>(p2, 0);
-  store<f64>(p3, 0);
-  for (let i = 0; i < m; i++) {
-    const i0 = <usize>i << 2;
-    const i1 = <usize>(i + m) << 2;
-    const i2 = <usize>(i + 2 * m) << 2;
-    const i3 = <usize>(i + 3 * m) << 2;
-    const l0 = <usize>load<i32>(lcpOf + i0) << 3;
-    const l1 = <usize>load<i32>(lcpOf + i1) << 3;
-    const l2 = <usize>load<i32>(lcpOf + i2) << 3;
-    const l3 = <usize>load<i32>(lcpOf + i3) << 3;
-    let s0 = <usize>load<i32>(startOf + i0);
-    let s1 = <usize>load<i32>(startOf + i1);
-    let s2 = <usize>load<i32>(startOf + i2);
-    let s3 = <usize>load<i32>(startOf + i3);
-    const e0 = <usize>load<i32>(startOf + i0, 4);
-    const e1 = <usize>load<i32>(startOf + i1, 4);
-    const e2 = <usize>load<i32>(startOf + i2, 4);
-    const e3 = <usize>load<i32>(startOf + i3, 4);
-    let q0 = p0 + l0;
-    let q1 = p1 + l1;
-    let q2 = p2 + l2;
-    let q3 = p3 + l3;
-    let d0 = load<f64>(q0);
-    let d1 = load<f64>(q1);
-    let d2 = load<f64>(q2);
-    let d3 = load<f64>(q3);
-    const common = min(min(e0 - s0, e1 - s1), min(e2 - s2, e3 - s3));
-    const stop = s0 + common;
-    for (; s0 < stop; s0 += 4, s1 += 4, s2 += 4, s3 += 4) {
-      d0 += dotTerm(s0, stream, streamValues, binary);
-      d1 += dotTerm(s1, stream, streamValues, binary);
-      d2 += dotTerm(s2, stream, streamValues, binary);
-      d3 += dotTerm(s3, stream, streamValues, binary);
-      q0 += 8;
-      q1 += 8;
-      q2 += 8;
-      q3 += 8;
-      store<f64>(q0, d0);
-      store<f64>(q1, d1);
-      store<f64>(q2, d2);
-      store<f64>(q3, d3);
-    }
-    d0 = suffixDot(d0, s0, e0, q0 + 8, stream, streamValues, binary);
-    d1 = suffixDot(d1, s1, e1, q1 + 8, stream, streamValues, binary);
-    d2 = suffixDot(d2, s2, e2, q2 + 8, stream, streamValues, binary);
-    d3 = suffixDot(d3, s3, e3, q3 + 8, stream, streamValues, binary);
-    const r0 = <usize>load<i32>(rowOf + i0) << 3;
-    const r1 = <usize>load<i32>(rowOf + i1) << 3;
-    const r2 = <usize>load<i32>(rowOf + i2) << 3;
-    const r3 = <usize>load<i32>(rowOf + i3) << 3;
-    store<f64>(scratch + r0, -load<f64>(b + r0) * d0);
-    store<f64>(scratch + r1, -load<f64>(b + r1) * d1);
-    store<f64>(scratch + r2, -load<f64>(b + r2) * d2);
-    store<f64>(scratch + r3, -load<f64>(b + r3) * d3);
-  }
-  // The last chunk's further rows, one by one (its buffer carries on).
-  for (let i = 4 * m; i < n; i++) {
-    const at = <usize>i << 2;
-    const q = p3 + (<usize>load<i32>(lcpOf + at) << 3);
-    const dot = suffixDot(load<f64>(q), <usize>load<i32>(startOf + at), <usize>load<i32>(startOf + at, 4), q + 8, stream, streamValues, binary);
-    const r = <usize>load<i32>(rowOf + at) << 3;
-    store<f64>(scratch + r, -load<f64>(b + r) * dot);
-  }
-}
-
 /**
  * z_r = −b_r a_rᵀx for all rows, by scattering x_j down the columns of the CSC copy in ascending j.
  * When every CSR row lists its columns in non-decreasing order (the loader checks; `cscDot`), each
@@ -442,6 +325,12 @@ function columnDots(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Positions. The full passes (loss, gradient) keep the rows' margins, coefficients and exponentials
+// (z, coef, e) and their labels (b) in *position* order, position i holding row rowOrder[i] (the
+// interleaved sweep's order), so that a group of four stores its margins as two pairs; the CSC
+// entries point at positions, and the loss is summed in row order through posOf (IL_POS_OF).
+// The minibatch kernels (list*) index by list position and read b by row, as before.
+
 // Interleaved groups of four (the loader's `interleaved` layout, descriptor entries IL_*): the rows
 // (or the CSC columns) taken four at a time in their sweep order after its (count mod 4) first, sorted by length so that the four
 // have nearly one length, their entries interleaved — entry t of member m at the group's start +
@@ -450,6 +339,13 @@ function columnDots(
 // bit. One pointer walks a group and members 0,1 and 2,3 are summed as f64x2 pairs, each lane its
 // member's own chain in CSR (or CSC) order: the same additions as the four-pointer loops, with about
 // two thirds of their instructions and no per-member loop exits.
+//
+// Rows that share their first entries share those partial sums: the loader keeps the distinct row
+// prefixes up to a depth m (a trie's top levels, IL_NODES; m chosen so that they save more entries
+// than they cost), this sweep first computes every node's partial sum in level order — P = P_parent +
+// a·x_j, the depth-1 nodes from a +0 as the row loop starts — and a row's stream then starts with the
+// address of its deepest node (value 1) instead of its first m entries. +0 + P = P (P is never −0:
+// a sum that starts from +0 is −0 only if every term is), so each row still gets its chain's bits.
 
 const IL_ROW_GROUPS = 0; // groups + 1 addresses: group g's entries are [groups[g], groups[g + 1])
 const IL_ROW_STREAM = 1; // the rows' slots (x addresses), base of IL_ROW_GROUPS' addresses
@@ -457,9 +353,36 @@ const IL_ROW_VALUES = 2; // their values, 8 bytes per slot (valued matrices)
 const IL_COL_GROUPS = 3;
 const IL_COL_STREAM = 4; // the columns' slots (coefficient addresses)
 const IL_COL_VALUES = 5;
+const IL_NODE_COUNT = 6; // prefix nodes (a count, not an address)
+const IL_NODES = 7; // per node, level order: the addresses of its parent's sum (or of a +0) and of x_j, as two i32
+const IL_NODE_VALUES = 8; // per node its entry's value (valued matrices)
+const IL_NODE_SUMS = 9; // per node its partial sum, written by prefixNodeSums
+const IL_POS_OF = 10; // row → position (i32 per row)
+
+/**
+ * Every prefix node's partial sum, in level order (each parent is computed before its children), two
+ * nodes at a time: the loader pads each level to an even count, so a pair never holds a node and its parent.
+ */
+@inline
+function prefixNodeSums(desc: usize, binary: bool): void {
+  const count = <i32>ilEntry(desc, IL_NODE_COUNT);
+  const nodes = ilEntry(desc, IL_NODES);
+  const nodeValues = ilEntry(desc, IL_NODE_VALUES);
+  const sums = ilEntry(desc, IL_NODE_SUMS);
+  for (let i = 0; i < count; i += 2) {
+    const at = nodes + (<usize>i << 3);
+    const a = load<u64>(at);
+    const b = load<u64>(at, 8);
+    const parents = v128.load64_lane(<usize><u32>b, v128.load64_zero(<usize><u32>a), 1);
+    const xs = v128.load64_lane(<usize>(b >>> 32), v128.load64_zero(<usize>(a >>> 32)), 1);
+    const q = sums + (<usize>i << 3);
+    if (binary) v128.store(q, f64x2.add(parents, xs));
+    else v128.store(q, f64x2.add(parents, f64x2.mul(v128.load(nodeValues + (<usize>i << 3)), xs)));
+  }
+}
 
 @inline
-function il(desc: usize, i: i32): usize {
+function ilEntry(desc: usize, i: i32): usize {
   return <usize>load<i32>(desc + (<usize>i << 2));
 }
 
@@ -477,18 +400,19 @@ function pairHigh(p: usize): v128 {
   return v128.load64_lane(<usize>(a >>> 32), v128.load64_zero(<usize><u32>a), 1);
 }
 
-/** z_r = −b_r·(a_rᵀx): the n mod 4 shortest rows (rowOrder's first) by the row loop, the others in groups. */
+/** z at position i = −b·(aᵀx) of row rowOrder[i] (b by position): the n mod 4 first (shortest) by the row loop, the others in groups. */
 @inline
 function interleavedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, z: usize, desc: usize, binary: bool): void {
-  const groups = il(desc, IL_ROW_GROUPS);
-  const stream = il(desc, IL_ROW_STREAM);
-  const streamValues = il(desc, IL_ROW_VALUES);
-  // The n mod 4 shortest rows one by one, then the groups (the longest rows, in groups, run fastest).
+  const groups = ilEntry(desc, IL_ROW_GROUPS);
+  const stream = ilEntry(desc, IL_ROW_STREAM);
+  const streamValues = ilEntry(desc, IL_ROW_VALUES);
+  prefixNodeSums(desc, binary);
+  // The n mod 4 shortest rows one by one (from the CSR: the same chain), then the groups.
   const rest = n & 3;
   for (let g = 0; g < rest; g++) {
     const r = <usize>load<i32>(rowOrder + (<usize>g << 2));
     const dot = rowDot(0, rowStart(rowPtr, r, colAddr), rowStart(rowPtr, r, colAddr, true), colAddr, values, binary);
-    store<f64>(z + (r << 3), -load<f64>(b + (r << 3)) * dot);
+    store<f64>(z + (<usize>g << 3), -load<f64>(b + (<usize>g << 3)) * dot);
   }
   for (let g = rest; g < n; g += 4) {
     let p = <usize>load<i32>(groups + (<usize>(g - rest)));
@@ -505,15 +429,10 @@ function interleavedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usi
         a23 = f64x2.add(a23, f64x2.mul(v128.load(q, 16), pairHigh(p)));
       }
     }
-    const ro = rowOrder + (<usize>g << 2);
-    const r0 = <usize>load<i32>(ro) << 3;
-    const r1 = <usize>load<i32>(ro, 4) << 3;
-    const r2 = <usize>load<i32>(ro, 8) << 3;
-    const r3 = <usize>load<i32>(ro, 12) << 3;
-    store<f64>(z + r0, -load<f64>(b + r0) * f64x2.extract_lane(a01, 0));
-    store<f64>(z + r1, -load<f64>(b + r1) * f64x2.extract_lane(a01, 1));
-    store<f64>(z + r2, -load<f64>(b + r2) * f64x2.extract_lane(a23, 0));
-    store<f64>(z + r3, -load<f64>(b + r3) * f64x2.extract_lane(a23, 1));
+    // Positions g .. g + 3 are the group's rows: one f64x2 store per pair, (−b)·dot in each lane.
+    const q = <usize>g << 3;
+    v128.store(z + q, f64x2.mul(f64x2.neg(v128.load(b + q)), a01));
+    v128.store(z + q, f64x2.mul(f64x2.neg(v128.load(b + q, 16)), a23), 16);
   }
 }
 
@@ -525,9 +444,9 @@ function interleavedRowDots(n: i32, rowOrder: usize, rowPtr: usize, colAddr: usi
  */
 @inline
 function interleavedGather(d: i32, colOrder: usize, colPtr: usize, rowAddr: usize, cscValues: usize, out: usize, desc: usize, binary: bool): void {
-  const groups = il(desc, IL_COL_GROUPS);
-  const stream = il(desc, IL_COL_STREAM);
-  const streamValues = il(desc, IL_COL_VALUES);
+  const groups = ilEntry(desc, IL_COL_GROUPS);
+  const stream = ilEntry(desc, IL_COL_STREAM);
+  const streamValues = ilEntry(desc, IL_COL_VALUES);
   // The d mod 4 shortest columns one by one, then the groups.
   const rest = d & 3;
   for (let g = 0; g < rest; g++) {
@@ -732,6 +651,39 @@ function softplusSum(count: i32, z: usize, e: usize): f64 {
   return sum;
 }
 
+/** softplusSum over the rows in row order, row r's z and e at position posOf[r]: the same additions. */
+function softplusSumByRow(count: i32, z: usize, e: usize, posOf: usize): f64 {
+  let sum: f64 = 0;
+  let fallback = f64x2.splat(0);
+  let i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const a = load<u64>(posOf + (<usize>i << 2));
+    const p0 = <usize><u32>a << 3;
+    const p1 = <usize>(a >>> 32) << 3;
+    const ee = v128.load64_lane(e + p1, v128.load64_zero(e + p0), 1);
+    const t = softplus2(v128.load64_lane(z + p1, v128.load64_zero(z + p0), 1), log1pCore(ee));
+    fallback = v128.or(fallback, log1pNeedsFallback(ee));
+    sum += f64x2.extract_lane(t, 0);
+    sum += f64x2.extract_lane(t, 1);
+  }
+  if (v128.any_true(fallback)) {
+    sum = 0;
+    for (i = 0; i + 2 <= count; i += 2) {
+      const a = load<u64>(posOf + (<usize>i << 2));
+      const p0 = <usize><u32>a << 3;
+      const p1 = <usize>(a >>> 32) << 3;
+      const t = softplus2(v128.load64_lane(z + p1, v128.load64_zero(z + p0), 1), log1p2(v128.load64_lane(e + p1, v128.load64_zero(e + p0), 1)));
+      sum += f64x2.extract_lane(t, 0);
+      sum += f64x2.extract_lane(t, 1);
+    }
+  }
+  if (i < count) {
+    const p0 = <usize>load<i32>(posOf + (<usize>i << 2)) << 3;
+    sum += f64x2.extract_lane(softplus2(v128.load64_zero(z + p0), log1p2(v128.load64_zero(e + p0))), 0);
+  }
+  return sum;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sweep 3: the gradient.
 
@@ -802,16 +754,6 @@ export function interleavedGatherValued(d: i32, colOrder: usize, colPtr: usize, 
   interleavedGather(d, colOrder, colPtr, rowAddr, cscValues, out, desc, false);
 }
 
-export function prefixDotsBinary(n: i32, plan: usize, b: usize, z: usize): void {
-  prefixDots(n, plan, b, z, true);
-  store<f64>(z + (<usize>n << 3), 0);
-}
-
-export function prefixDotsValued(n: i32, plan: usize, b: usize, z: usize): void {
-  prefixDots(n, plan, b, z, false);
-  store<f64>(z + (<usize>n << 3), 0);
-}
-
 export function columnDotsBinary(n: i32, d: i32, colPtr: usize, rowAddr: usize, x: usize, b: usize, z: usize, coef: usize): void {
   columnDots(n, d, colPtr, rowAddr, 0, x, b, z, z - coef, true);
   store<f64>(z + (<usize>n << 3), 0);
@@ -868,22 +810,18 @@ export function listScatterValued(count: i32, rowList: usize, rowPtr: usize, col
 /** How allDots computes z (the same bits every way; the loader picks the fastest, see wasm.ts). */
 export const DOTS_ROWS = 0;
 export const DOTS_COLUMNS = 1;
-export const DOTS_PREFIX = 2;
 
 /**
- * z for all rows: by rows in rowOrder (the interleaved groups at `il`), down the CSC columns, or on
- * shared prefixes (the plan at `plan`).
+ * z for all rows, in position order (see "Positions"): by rows (the interleaved groups at `il`) or
+ * down the CSC columns.
  */
 function allDots(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, z: usize, coef: usize,
-  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, plan: usize, il: usize,
+  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, il: usize,
 ): void {
   if (dots == DOTS_COLUMNS) {
     if (binary) columnDotsBinary(n, d, colPtr, rowAddr, x, b, z, coef);
     else columnDotsValued(n, d, colPtr, rowAddr, cscValues, x, b, z, coef);
-  } else if (dots == DOTS_PREFIX) {
-    if (binary) prefixDotsBinary(n, plan, b, z);
-    else prefixDotsValued(n, plan, b, z);
   } else if (binary) interleavedDotsBinary(n, rowOrder, rowPtr, colAddr, b, z, il);
   else interleavedDotsValued(n, rowOrder, rowPtr, colAddr, values, b, z, il);
 }
@@ -891,11 +829,11 @@ function allDots(
 /** Σ_r softplus(−b_r a_rᵀx) over all rows. */
 export function loss(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, z: usize, coef: usize, e: usize,
-  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, plan: usize, il: usize,
+  binary: bool, dots: i32, d: i32, colPtr: usize, rowAddr: usize, cscValues: usize, il: usize,
 ): f64 {
-  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, plan, il);
+  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, il);
   expOnly(n, z, e);
-  return softplusTotal(n, z, e);
+  return softplusSumByRow(n, z, e, ilEntry(il, IL_POS_OF));
 }
 
 /** Regulariser gradients written into out before the rows are added (LogregShard's writeRegulariserGradient). */
@@ -932,15 +870,15 @@ export function regulariserGradient(d: i32, x: usize, out: usize, lambda: f64, k
 export function gradient(
   n: i32, rowOrder: usize, rowPtr: usize, colAddr: usize, values: usize, b: usize, x: usize, out: usize,
   z: usize, coef: usize, e: usize, scale: f64, binary: bool, dots: i32, d: i32, colOrder: usize, colPtr: usize,
-  rowAddr: usize, cscValues: usize, withLoss: bool, lambda: f64, regulariser: i32, plan: usize, il: usize,
+  rowAddr: usize, cscValues: usize, withLoss: bool, lambda: f64, regulariser: i32, il: usize,
 ): f64 {
   regulariserGradient(d, x, out, lambda, regulariser);
-  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, plan, il);
+  allDots(n, rowOrder, rowPtr, colAddr, values, b, x, z, coef, binary, dots, d, colPtr, rowAddr, cscValues, il);
   if (withLoss) coefficientsAndExp(n, z, coef, e, b, scale);
   else coefficients(n, z, coef, b, scale);
   if (binary) interleavedGatherBinary(d, colOrder, colPtr, rowAddr, out, il);
   else interleavedGatherValued(d, colOrder, colPtr, rowAddr, cscValues, out, il);
-  return withLoss ? softplusTotal(n, z, e) : 0;
+  return withLoss ? softplusSumByRow(n, z, e, ilEntry(il, IL_POS_OF)) : 0;
 }
 
 /** The same over the `count` local rows listed at `rowList`, scattered row by row; returns the softplus sum. */
