@@ -1,7 +1,8 @@
 /**
  * Rows in lexicographic order of their entries, with the length of the prefix each row shares with
- * the one before: the plan of the kernels' "prefix" sweeps (./assembly/csr.ts prefixDots,
- * ./assembly/mlp.ts). A row's dot product (or first-layer pre-activation) is summed over its entries
+ * the one before: the plan of the mlp kernel's first-layer sweep on full passes (./assembly/mlp.ts; the
+ * logistic-regression kernel shares only a trie's top levels, see ../wasm.ts prefixNodes). A row's
+ * first-layer pre-activation (or dot product) is summed over its entries
  * in CSR order starting from 0, so two rows whose first m entries are equal (same column, same value
  * bits) have bitwise the same partial sum after m terms: a sweep in this order keeps the partial sums
  * of the previous row and adds only each row's new suffix. The rows' results are those of the plain
@@ -91,12 +92,13 @@ function entryKey(colIdx: Int32Array, valueWords: Uint32Array, p: number, binary
 }
 
 /**
- * Each plan position's entries beyond the prefix it shares (lcp[i], by default the plan's), as CSR
+ * Each plan position's entries beyond the prefix it shares (lcp[i]), as CSR
  * entry indices in plan order: position i's are entries[start[i] .. start[i + 1]). Sweeps copy them
  * out as one stream, so that they read sequentially instead of jumping between rows (measured: reading
  * the rows' own entries in plan order cost more than the whole row loop on a9a and w8a).
  */
-export function suffixEntries(plan: RowPrefixPlan, A: CsrMatrix, lcp: Int32Array = plan.lcp): { start: Int32Array; entries: Int32Array } {
+export function suffixEntries(plan: RowPrefixPlan, A: CsrMatrix): { start: Int32Array; entries: Int32Array } {
+  const lcp = plan.lcp;
   const rows = plan.order.length;
   const start = new Int32Array(rows + 1);
   for (let i = 0; i < rows; i++) {
