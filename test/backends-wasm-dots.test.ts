@@ -12,7 +12,7 @@ import { createRng } from '../src/core/rng.js';
 import { createWasmKernel, type DotsMode } from '../src/backends/wasm.js';
 import type { CsrMatrix, LabeledData } from '../src/data/types.js';
 import { LogregProblem } from '../src/problems/logreg.js';
-import { contiguousShards, readDataset } from './problems-fixtures.js';
+import { contiguousShards, prefixSharingMatrix, PREFIX_SHAPES, readDataset } from './problems-fixtures.js';
 
 function sortedRows(A: CsrMatrix): boolean {
   for (let r = 0; r < A.rows; r++) for (let p = A.rowPtr[r] + 1; p < A.rowPtr[r + 1]; p++) if (A.colIdx[p] < A.colIdx[p - 1]) return false;
@@ -64,33 +64,9 @@ test('every A·x mode of the wasm kernel gives the same gradient and loss bits (
 
 test('the same on matrices that share prefixes: one-hot rows, repeated and empty rows, equal columns with different values, unsorted rows, tiny shards', () => {
   const rng = createRng(9, 'wasm-dots-random');
-  for (const shape of ['one-hot', 'one-hot-valued', 'repeats', 'unsorted']) {
+  for (const shape of PREFIX_SHAPES) {
     for (const rows of [3, 5, 8, 301]) {
-      const attributes = 6;
-      const levels = 3;
-      const cols = attributes * levels + 2;
-      const rowPtr = [0];
-      const colIdx: number[] = [];
-      const values: number[] = [];
-      let previous: [number, number][] = [];
-      for (let r = 0; r < rows; r++) {
-        let row: [number, number][];
-        if (shape === 'repeats' && r > 0 && rng.int(3) === 0) row = previous.slice(); // a repeated row
-        else if (shape === 'repeats' && rng.int(10) === 0) row = []; // an empty row
-        else {
-          row = [];
-          // attribute a takes one of `levels` columns; the first ones have fewer values, so prefixes are shared
-          for (let a = 0; a < attributes; a++) row.push([a * levels + rng.int(a < 2 ? 2 : levels), shape === 'one-hot-valued' ? [0.5, 1, -2][rng.int(a < 3 ? 1 : 3)] : 1]);
-          if (shape === 'unsorted') row.reverse();
-        }
-        for (const [j, v] of row) {
-          colIdx.push(j);
-          values.push(v);
-        }
-        rowPtr.push(colIdx.length);
-        previous = row;
-      }
-      const X: CsrMatrix = { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
+      const X = prefixSharingMatrix(shape, rows, rng);
       if (rows > 64) {
         const kernel = createWasmKernel(X, Float64Array.from({ length: rows }, () => 1), 'rows');
         assert.ok(kernel && kernel.prefixNodes > 0, `${shape}: the row sweep shares prefixes (${kernel?.prefixNodes} nodes)`);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
 import { createWasmKernel, type WasmCsrKernel } from '../src/backends/wasm.js';
 import type { CsrMatrix } from '../src/data/types.js';
+import { prefixSharingMatrix, PREFIX_SHAPES } from './problems-fixtures.js';
 
 /** The kernel's gradient, operation for operation: dots from +0 in CSR order, σ with the kernel's exp, out_j = λx_j then += c_r·a_rj in row order. */
 function mirrorGradient(kernel: WasmCsrKernel, A: CsrMatrix, b: Float64Array, x: Float64Array, lambda: number, scale: number): Float64Array {
@@ -92,32 +93,10 @@ test('interleaved groups equal the mirror bit for bit on random ragged matrices 
 
 test('shared prefix sums keep every bit: one-hot rows (binary, and valued with differing values), repeated, empty and unsorted rows, −0 entries of x', () => {
   const rng = createRng(11, 'wasm-interleaved-prefixes');
-  for (const shape of ['one-hot', 'one-hot-valued', 'repeats', 'unsorted']) {
+  for (const shape of PREFIX_SHAPES) {
     for (const rows of [5, 9, 130, 1201]) {
-      const attributes = 7;
-      const levels = 3;
-      const cols = attributes * levels;
-      const rowPtr = [0];
-      const colIdx: number[] = [];
-      const values: number[] = [];
-      let previous: [number, number][] = [];
-      for (let r = 0; r < rows; r++) {
-        let row: [number, number][] = [];
-        if (shape === 'repeats' && r > 0 && rng.int(3) === 0) row = previous.slice();
-        else if (shape === 'repeats' && rng.int(10) === 0) row = [];
-        else {
-          // attribute a takes one of its levels; the first attributes have fewer, so rows share prefixes
-          for (let a = 0; a < attributes; a++) row.push([a * levels + rng.int(a < 3 ? 2 : levels), shape === 'one-hot-valued' ? [0.5, 1, -2][rng.int(a < 3 ? 1 : 3)] : 1]);
-          if (shape === 'unsorted') row.reverse();
-        }
-        for (const [j, v] of row) {
-          colIdx.push(j);
-          values.push(v);
-        }
-        rowPtr.push(colIdx.length);
-        previous = row;
-      }
-      const A: CsrMatrix = { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
+      const A = prefixSharingMatrix(shape, rows, rng);
+      const cols = A.cols;
       const b = Float64Array.from({ length: rows }, () => (rng.int(2) ? 1 : -1));
       const kernel = createWasmKernel(A, b, 'rows');
       assert.ok(kernel);

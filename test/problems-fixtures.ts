@@ -72,3 +72,38 @@ export function contiguousShards(N: number, n: number): Int32Array[] {
 export function allRows(N: number): Int32Array[] {
   return [Int32Array.from({ length: N }, (_, k) => k)];
 }
+
+/** The shapes of `prefixSharingMatrix`. */
+export const PREFIX_SHAPES = ['one-hot', 'one-hot-valued', 'repeats', 'unsorted'] as const;
+
+/**
+ * A matrix whose rows share prefixes: six one-hot attributes of three levels (the first ones with fewer
+ * levels in use, so leading entries repeat), binary or with values that differ where the columns agree
+ * (`one-hot-valued`), with repeated and empty rows (`repeats`), or each row's entries reversed (`unsorted`).
+ */
+export function prefixSharingMatrix(shape: (typeof PREFIX_SHAPES)[number], rows: number, rng: { int(n: number): number }): CsrMatrix {
+  const attributes = 6;
+  const levels = 3;
+  const cols = attributes * levels + 2;
+  const rowPtr = [0];
+  const colIdx: number[] = [];
+  const values: number[] = [];
+  let previous: [number, number][] = [];
+  for (let r = 0; r < rows; r++) {
+    let row: [number, number][];
+    if (shape === 'repeats' && r > 0 && rng.int(3) === 0) row = previous.slice(); // a repeated row
+    else if (shape === 'repeats' && rng.int(10) === 0) row = []; // an empty row
+    else {
+      row = [];
+      for (let a = 0; a < attributes; a++) row.push([a * levels + rng.int(a < 2 ? 2 : levels), shape === 'one-hot-valued' ? [0.5, 1, -2][rng.int(a < 3 ? 1 : 3)] : 1]);
+      if (shape === 'unsorted') row.reverse();
+    }
+    for (const [j, v] of row) {
+      colIdx.push(j);
+      values.push(v);
+    }
+    rowPtr.push(colIdx.length);
+    previous = row;
+  }
+  return { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) };
+}

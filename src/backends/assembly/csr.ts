@@ -621,16 +621,26 @@ function softplus2(zz: v128, l: v128): v128 {
   return v128.bitselect(f64x2.add(zz, l), l, f64x2.gt(zz, f64x2.splat(0)));
 }
 
-/** Σ_i softplus(z_i) over the count rows, in row order, from z and e = exp(−|z|) (both padded to a pair). */
+/** The pair of rows i, i + 1 of `v` (z or e): at i·8 in list order, or, with posOf ≠ 0, at their positions. */
 @inline
-function softplusSum(count: i32, z: usize, e: usize): f64 {
+function rowPair(v: usize, i: i32, posOf: usize): v128 {
+  if (posOf == 0) return v128.load(v + (<usize>i << 3));
+  const a = load<u64>(posOf + (<usize>i << 2));
+  return v128.load64_lane(v + (<usize>(a >>> 32) << 3), v128.load64_zero(v + (<usize><u32>a << 3)), 1);
+}
+
+/**
+ * Σ_i softplus(z_i) over the count rows, in row order, from z and e = exp(−|z|) (both padded to a pair):
+ * row i at index i, or (posOf ≠ 0, the full passes) at position posOf[i] — the same additions either way.
+ */
+@inline
+function softplusSum(count: i32, z: usize, e: usize, posOf: usize): f64 {
   let sum: f64 = 0;
   let fallback = f64x2.splat(0);
   let i = 0;
   for (; i + 2 <= count; i += 2) {
-    const at = <usize>i << 3;
-    const ee = v128.load(e + at);
-    const t = softplus2(v128.load(z + at), log1pCore(ee));
+    const ee = rowPair(e, i, posOf);
+    const t = softplus2(rowPair(z, i, posOf), log1pCore(ee));
     fallback = v128.or(fallback, log1pNeedsFallback(ee));
     sum += f64x2.extract_lane(t, 0);
     sum += f64x2.extract_lane(t, 1);
@@ -638,50 +648,21 @@ function softplusSum(count: i32, z: usize, e: usize): f64 {
   if (v128.any_true(fallback)) {
     sum = 0;
     for (i = 0; i + 2 <= count; i += 2) {
-      const at = <usize>i << 3;
-      const t = softplus2(v128.load(z + at), log1p2(v128.load(e + at)));
+      const t = softplus2(rowPair(z, i, posOf), log1p2(rowPair(e, i, posOf)));
       sum += f64x2.extract_lane(t, 0);
       sum += f64x2.extract_lane(t, 1);
     }
   }
   if (i < count) {
-    const at = <usize>i << 3;
-    sum += f64x2.extract_lane(softplus2(v128.load(z + at), log1p2(v128.load(e + at))), 0);
+    const at = posOf == 0 ? <usize>i << 3 : <usize>load<i32>(posOf + (<usize>i << 2)) << 3;
+    sum += f64x2.extract_lane(softplus2(v128.load64_zero(z + at), log1p2(v128.load64_zero(e + at))), 0);
   }
   return sum;
 }
 
-/** softplusSum over the rows in row order, row r's z and e at position posOf[r]: the same additions. */
+/** softplusSum of the full passes (rows at their positions), its own function so that each form compiles alone. */
 function softplusSumByRow(count: i32, z: usize, e: usize, posOf: usize): f64 {
-  let sum: f64 = 0;
-  let fallback = f64x2.splat(0);
-  let i = 0;
-  for (; i + 2 <= count; i += 2) {
-    const a = load<u64>(posOf + (<usize>i << 2));
-    const p0 = <usize><u32>a << 3;
-    const p1 = <usize>(a >>> 32) << 3;
-    const ee = v128.load64_lane(e + p1, v128.load64_zero(e + p0), 1);
-    const t = softplus2(v128.load64_lane(z + p1, v128.load64_zero(z + p0), 1), log1pCore(ee));
-    fallback = v128.or(fallback, log1pNeedsFallback(ee));
-    sum += f64x2.extract_lane(t, 0);
-    sum += f64x2.extract_lane(t, 1);
-  }
-  if (v128.any_true(fallback)) {
-    sum = 0;
-    for (i = 0; i + 2 <= count; i += 2) {
-      const a = load<u64>(posOf + (<usize>i << 2));
-      const p0 = <usize><u32>a << 3;
-      const p1 = <usize>(a >>> 32) << 3;
-      const t = softplus2(v128.load64_lane(z + p1, v128.load64_zero(z + p0), 1), log1p2(v128.load64_lane(e + p1, v128.load64_zero(e + p0), 1)));
-      sum += f64x2.extract_lane(t, 0);
-      sum += f64x2.extract_lane(t, 1);
-    }
-  }
-  if (i < count) {
-    const p0 = <usize>load<i32>(posOf + (<usize>i << 2)) << 3;
-    sum += f64x2.extract_lane(softplus2(v128.load64_zero(z + p0), log1p2(v128.load64_zero(e + p0))), 0);
-  }
-  return sum;
+  return softplusSum(count, z, e, posOf);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -796,7 +777,7 @@ export function expOnly(n: i32, z: usize, e: usize): void {
 
 /** Σ_i softplus(z_i) in row order. */
 export function softplusTotal(n: i32, z: usize, e: usize): f64 {
-  return softplusSum(n, z, e);
+  return softplusSum(n, z, e, 0);
 }
 
 export function listScatterBinary(count: i32, rowList: usize, rowPtr: usize, colAddr: usize, b: usize, x: usize, out: usize, sigma: usize, scale: f64): void {
