@@ -175,7 +175,9 @@ function prefixNodes(A: CsrMatrix, binary: boolean): PrefixNodes {
       longEnough++;
       const up = nodeOf[r];
       const j = A.colIdx[k];
-      const key = binary ? (up + 1) * A.cols + j : `${up},${j},${A.values[k]}`;
+      const v = A.values[k];
+      // valued: the value's bits decide (String(−0) is "0"; a −0 and a +0 term are different additions)
+      const key = binary ? (up + 1) * A.cols + j : `${up},${j},${Object.is(v, -0) ? '-0' : v}`;
       let id = ids.get(key);
       if (id === undefined) {
         id = parent.length;
