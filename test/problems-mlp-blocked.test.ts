@@ -49,3 +49,52 @@ test('wasm kernel = JS reference bit for bit on widths that mix eight-unit block
     assert.equal(pw.accuracy(x), pj.accuracy(x), `${name} ${hidden}: accuracy`);
   }
 });
+
+test('full gradient passes gather the first layer block by block (256 rows): several blocks and a partial one, repeated columns in a row, = JS reference bit for bit', () => {
+  // Rows with a column listed twice (the scatter adds both in CSR order; the block's column lists keep that order).
+  const rng = createRng(5, 'test-mlp-blocks');
+  const rows = 700;
+  const cols = 23;
+  const rowPtr = [0];
+  const colIdx: number[] = [];
+  const values: number[] = [];
+  for (let r = 0; r < rows; r++) {
+    const length = rng.int(7);
+    for (let t = 0; t < length; t++) {
+      colIdx.push(rng.int(cols));
+      values.push(rng.normal());
+    }
+    if (length > 0 && rng.int(4) === 0) {
+      colIdx.push(colIdx[colIdx.length - 1]);
+      values.push(rng.normal());
+    }
+    rowPtr.push(colIdx.length);
+  }
+  const repeated: LabeledData = {
+    X: { rows, cols, rowPtr: Int32Array.from(rowPtr), colIdx: Int32Array.from(colIdx), values: Float64Array.from(values) },
+    b: Float64Array.from({ length: rows }, () => (rng.int(2) ? 1 : -1)),
+    labelValues: [-1, 1],
+    source: 'repeated columns',
+  };
+  const cases: [string, LabeledData, number[]][] = [
+    ['repeated', repeated, [19]],
+    ['repeated', repeated, [8, 5]],
+    ['mushrooms', readDataset('mushrooms', 1000), [32]],
+    ['mushrooms', readDataset('mushrooms', 1000), [21, 16]],
+  ];
+  for (const [name, data, hidden] of cases) {
+    const shards = contiguousShards(data.X.rows, 1);
+    const pw = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'wasm' });
+    const pj = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'js' });
+    const x = initialPoint(pw, 3);
+    for (let j = 0; j < x.length; j++) if (x[j] === 0) x[j] = 0.05 * Math.sin(j);
+    const gw = new Float64Array(pw.d);
+    const gj = new Float64Array(pw.d);
+    const lw = pw.workers[0].gradient(x, gw);
+    const lj = pj.workers[0].gradient(x, gj);
+    assert.ok(Object.is(lw, lj), `${name} ${hidden}: loss ${lw} vs ${lj}`);
+    assert.ok(Number.isNaN(firstBitDifference(gw, gj)), `${name} ${hidden}: gradient differs at ${firstBitDifference(gw, gj)}`);
+    pw.workers[0].gradientOnly?.(x, gw);
+    assert.ok(Number.isNaN(firstBitDifference(gw, gj)), `${name} ${hidden}: gradientOnly differs at ${firstBitDifference(gw, gj)}`);
+  }
+});

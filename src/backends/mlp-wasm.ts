@@ -39,7 +39,7 @@ const MODE_CORRECT = 3;
 /** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
 const D = {
   layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11,
-  plan: 12, sizes: 16,
+  plan: 12, blocked: 13, sizes: 16,
 } as const;
 
 /** Entries of the plan table (must match PL_* in src/backends/assembly/mlp.ts). */
@@ -91,6 +91,70 @@ function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatri
     if (values) values[t] = A.values[entries[t]];
   }
   new Int32Array(buffer, ptr.desc, D.sizes)[D.plan] = ptr.plan;
+}
+
+/**
+ * Rows per block of the blocked first-layer gradient (./assembly/mlp.ts blockGradient): the block's δ₁
+ * (ROWS_PER_BLOCK × h₁ doubles, 64 KB at h₁ = 32) stays in the L2 while its columns are gathered.
+ */
+const ROWS_PER_BLOCK = 256;
+const BLOCK_TABLE_ENTRIES = 7;
+
+/** Per block the (column, entries) items of its non-empty columns, ascending, and per entry its row's δ₁ offset and value. */
+interface BlockedColumns {
+  readonly blockItems: Int32Array;
+  /** Three i32 per item: g1T byte offset of the column, its entries' start and end. */
+  readonly items: Int32Array;
+  readonly entries: Int32Array;
+  readonly values: Float64Array;
+}
+
+/** The shard's CSC cut into blocks of ROWS_PER_BLOCK rows (within a column and block, rows ascending). */
+function blockedColumns(A: CsrMatrix, h1: number): BlockedColumns {
+  const rows = A.rows;
+  const d = A.cols;
+  const blocks = Math.ceil(rows / ROWS_PER_BLOCK);
+  const blockItems = new Int32Array(blocks + 1);
+  const items: number[] = [];
+  const entries = new Int32Array(A.rowPtr[rows]);
+  const values = new Float64Array(A.rowPtr[rows]);
+  const count = new Int32Array(d);
+  const next = new Int32Array(d);
+  let at = 0;
+  for (let block = 0; block < blocks; block++) {
+    const first = block * ROWS_PER_BLOCK;
+    const last = Math.min(rows, first + ROWS_PER_BLOCK);
+    count.fill(0);
+    for (let k = A.rowPtr[first]; k < A.rowPtr[last]; k++) count[A.colIdx[k]]++;
+    blockItems[block] = items.length / 3;
+    for (let j = 0; j < d; j++) {
+      if (count[j] === 0) continue;
+      items.push(8 * j * h1, at, at + count[j]);
+      next[j] = at;
+      at += count[j];
+    }
+    // a row's repeated column keeps its CSR order (stable), as the scatter adds them
+    for (let r = first; r < last; r++) {
+      for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
+        const e = next[A.colIdx[k]]++;
+        entries[e] = 8 * (r - first) * h1;
+        values[e] = A.values[k];
+      }
+    }
+  }
+  blockItems[blocks] = items.length / 3;
+  return { blockItems, items: Int32Array.from(items), entries, values };
+}
+
+function writeBlockedColumns(buffer: ArrayBuffer, ptr: Record<string, number>, blocks: BlockedColumns, rows: number, binary: boolean): void {
+  new Int32Array(buffer, ptr.blockItems, blocks.blockItems.length).set(blocks.blockItems);
+  new Int32Array(buffer, ptr.blockItemTriples, blocks.items.length).set(blocks.items);
+  new Int32Array(buffer, ptr.blockEntries, blocks.entries.length).set(blocks.entries);
+  if (!binary) new Float64Array(buffer, ptr.blockValues, blocks.values.length).set(blocks.values);
+  new Int32Array(buffer, ptr.blockTable, BLOCK_TABLE_ENTRIES).set([
+    ROWS_PER_BLOCK, ptr.blockItems, ptr.blockItemTriples, ptr.blockEntries, binary ? 0 : ptr.blockValues, ptr.blockDeltas, rows,
+  ]);
+  new Int32Array(buffer, ptr.desc, D.sizes)[D.blocked] = ptr.blockTable;
 }
 
 const loader = wasmModuleLoader('mlp-kernels.wasm');
@@ -213,9 +277,19 @@ export class MlpWasmKernel {
         z1Rows: 8 * A.rows * h1,
       }
       : {};
-    const made = shardInstance(compiledModule, A, b, layout, planBytes);
+    const blocks = blockedColumns(A, h1);
+    const made = shardInstance(compiledModule, A, b, layout, {
+      ...planBytes,
+      blockTable: 4 * BLOCK_TABLE_ENTRIES,
+      blockItems: 4 * (blocks.blockItems.length),
+      blockItemTriples: 4 * blocks.items.length,
+      blockEntries: 4 * blocks.entries.length,
+      blockValues: binary ? 0 : 8 * blocks.values.length,
+      blockDeltas: 8 * ROWS_PER_BLOCK * h1,
+    });
     const buffer = made.exports.memory.buffer;
     if (plan) writePlan(buffer, made.ptr, A, plan, binary);
+    writeBlockedColumns(buffer, made.ptr, blocks, A.rows, binary);
     this.rowPrefix = plan !== undefined;
     this.rows = A.rows;
     this.d = layout.d;

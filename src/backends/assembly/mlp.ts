@@ -45,6 +45,142 @@ const D_DELTA = 10;
 const D_ROW_LIST = 11;
 /** The row-prefix plan's table (PL_* entries), or 0: full passes then compute z1 row by row. */
 const D_PLAN = 12;
+/** The blocked first-layer gradient's table (BG_* entries), or 0: full passes scatter row by row. */
+const D_BLOCKED = 13;
+
+// blocked-gradient table (i32 entries; pointers are byte offsets)
+const BG_ROWS_PER_BLOCK = 0;
+/** Per block, the index of its first (column, entries) item in BG_ITEMS; blocks + 1 entries. */
+const BG_BLOCK_ITEMS = 1;
+/** Per item three i32: the byte offset of g1T row j, then the item's entries [start, end) in BG_ENTRIES. */
+const BG_ITEMS = 2;
+/** Per entry the byte offset of its row's δ₁ in BG_DELTAS (the row's place in its block × h₁ × 8). */
+const BG_ENTRIES = 3;
+/** Per entry its value (0: binary data). */
+const BG_VALUES = 4;
+/** A block's δ₁ rows (rows per block × h₁ f64). */
+const BG_DELTAS = 5;
+/** The shard's rows (the table covers full passes only). */
+const BG_ROWS = 6;
+
+@inline
+function bg(table: usize, i: i32): usize {
+  return <usize>load<i32>(table + (<usize>i << 2));
+}
+
+/**
+ * g1T[j] += Σ δ₁_r·a_rj over block `block`'s rows r containing column j, ascending — for every element
+ * the additions of the row-by-row scatter in the same order (rows of other blocks come before or after
+ * all of these), so the same bits; each g1T row is loaded and stored once per block, and its sums stay
+ * in registers, sixteen units (eight f64x2) at a time, while the block's entries of column j go by.
+ * A row whose δ₁ is all zero adds zeros, which change no sum that starts at +0 (it is never −0), where
+ * the scatter skips it.
+ */
+function blockGradient(table: usize, block: i32, h1: i32, g1T: usize, binary: bool): void {
+  const items = bg(table, BG_ITEMS);
+  const entries = bg(table, BG_ENTRIES);
+  const values = bg(table, BG_VALUES);
+  const deltas = bg(table, BG_DELTAS);
+  const blockItems = bg(table, BG_BLOCK_ITEMS);
+  const first = load<i32>(blockItems + (<usize>block << 2));
+  const last = load<i32>(blockItems + (<usize>block << 2), 4);
+  const wide = h1 & ~15;
+  const blocked = h1 & ~7;
+  for (let t = first; t < last; t++) {
+    const item = items + <usize>t * 12;
+    const g = g1T + <usize>load<i32>(item);
+    const start = load<i32>(item, 4);
+    const end = load<i32>(item, 8);
+    for (let c = 0; c < wide; c += 16) {
+      const pg = f64At(g, c);
+      let a0 = v128.load(pg);
+      let a1 = v128.load(pg, 16);
+      let a2 = v128.load(pg, 32);
+      let a3 = v128.load(pg, 48);
+      let a4 = v128.load(pg, 64);
+      let a5 = v128.load(pg, 80);
+      let a6 = v128.load(pg, 96);
+      let a7 = v128.load(pg, 112);
+      const base = f64At(deltas, c);
+      for (let k = start; k < end; k++) {
+        const pd = base + <usize>load<i32>(entries + (<usize>k << 2));
+        if (binary) {
+          a0 = f64x2.add(a0, v128.load(pd));
+          a1 = f64x2.add(a1, v128.load(pd, 16));
+          a2 = f64x2.add(a2, v128.load(pd, 32));
+          a3 = f64x2.add(a3, v128.load(pd, 48));
+          a4 = f64x2.add(a4, v128.load(pd, 64));
+          a5 = f64x2.add(a5, v128.load(pd, 80));
+          a6 = f64x2.add(a6, v128.load(pd, 96));
+          a7 = f64x2.add(a7, v128.load(pd, 112));
+        } else {
+          const va = f64x2.splat(load<f64>(f64At(values, k)));
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(pd), va));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(pd, 16), va));
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(pd, 32), va));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(pd, 48), va));
+          a4 = f64x2.add(a4, f64x2.mul(v128.load(pd, 64), va));
+          a5 = f64x2.add(a5, f64x2.mul(v128.load(pd, 80), va));
+          a6 = f64x2.add(a6, f64x2.mul(v128.load(pd, 96), va));
+          a7 = f64x2.add(a7, f64x2.mul(v128.load(pd, 112), va));
+        }
+      }
+      v128.store(pg, a0);
+      v128.store(pg, a1, 16);
+      v128.store(pg, a2, 32);
+      v128.store(pg, a3, 48);
+      v128.store(pg, a4, 64);
+      v128.store(pg, a5, 80);
+      v128.store(pg, a6, 96);
+      v128.store(pg, a7, 112);
+    }
+    for (let c = wide; c < blocked; c += 8) {
+      const pg = f64At(g, c);
+      let a0 = v128.load(pg);
+      let a1 = v128.load(pg, 16);
+      let a2 = v128.load(pg, 32);
+      let a3 = v128.load(pg, 48);
+      const base = f64At(deltas, c);
+      for (let k = start; k < end; k++) {
+        const pd = base + <usize>load<i32>(entries + (<usize>k << 2));
+        if (binary) {
+          a0 = f64x2.add(a0, v128.load(pd));
+          a1 = f64x2.add(a1, v128.load(pd, 16));
+          a2 = f64x2.add(a2, v128.load(pd, 32));
+          a3 = f64x2.add(a3, v128.load(pd, 48));
+        } else {
+          const va = f64x2.splat(load<f64>(f64At(values, k)));
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(pd), va));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(pd, 16), va));
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(pd, 32), va));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(pd, 48), va));
+        }
+      }
+      v128.store(pg, a0);
+      v128.store(pg, a1, 16);
+      v128.store(pg, a2, 32);
+      v128.store(pg, a3, 48);
+    }
+    for (let u = blocked; u < h1; u++) {
+      const pg = f64At(g, u);
+      let a = load<f64>(pg);
+      const base = f64At(deltas, u);
+      for (let k = start; k < end; k++) {
+        const du = load<f64>(base + <usize>load<i32>(entries + (<usize>k << 2)));
+        a += binary ? du * 1.0 : du * load<f64>(f64At(values, k));
+      }
+      store<f64>(pg, a);
+    }
+  }
+}
+
+export function blockGradientBinary(table: usize, block: i32, h1: i32, g1T: usize): void {
+  blockGradient(table, block, h1, g1T, true);
+}
+
+export function blockGradientValued(table: usize, block: i32, h1: i32, g1T: usize): void {
+  blockGradient(table, block, h1, g1T, false);
+}
 /** sizes[0..layers], then weight offsets, bias offsets and z offsets (layers entries each). */
 const D_SIZES = 16;
 
@@ -454,6 +590,12 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     memory.fill(out, 0, <usize>d << 3);
     memory.fill(g1T, 0, <usize>(p0 * h1) << 3);
   }
+  // Full gradient passes gather the first layer's gradient block by block (blockGradient) instead of
+  // scattering each row's δ₁: every row's δ₁ goes to its place in the block's buffer.
+  const blockTable = <usize>di(desc, D_BLOCKED);
+  const byBlocks = grad && blockTable != 0 && !useList && count == pl(blockTable, BG_ROWS);
+  const perBlock = byBlocks ? pl(blockTable, BG_ROWS_PER_BLOCK) : 0;
+  const deltas = byBlocks ? bg(blockTable, BG_DELTAS) : 0;
   let sum: f64 = 0;
   let correct = 0;
   for (let i = 0; i < count; i++) {
@@ -500,6 +642,15 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
       const pb = f64At(out, b1 + u);
       store<f64>(pb, load<f64>(pb) + du);
       if (du != 0) any = true;
+    }
+    if (byBlocks) {
+      const place = r % perBlock;
+      memory.copy(deltas + <usize>(place * h1) * 8, d1, <usize>h1 << 3);
+      if (place == perBlock - 1 || r == count - 1) {
+        if (binary) blockGradientBinary(blockTable, r / perBlock, h1, g1T);
+        else blockGradientValued(blockTable, r / perBlock, h1, g1T);
+      }
+      continue;
     }
     if (!any) continue;
     const start = load<i32>(rowPtr + (<usize>r << 2));
