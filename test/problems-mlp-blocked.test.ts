@@ -50,10 +50,10 @@ test('wasm kernel = JS reference bit for bit on widths that mix eight-unit block
   }
 });
 
-test('full gradient passes gather the first layer block by block (256 rows): several blocks and a partial one, repeated columns in a row, = JS reference bit for bit', () => {
+test('full gradient passes gather the first layer block by block (512 rows): several blocks and a partial one, repeated columns in a row, = JS reference bit for bit', () => {
   // Rows with a column listed twice (the scatter adds both in CSR order; the block's column lists keep that order).
   const rng = createRng(5, 'test-mlp-blocks');
-  const rows = 700;
+  const rows = 1300;
   const cols = 23;
   const rowPtr = [0];
   const colIdx: number[] = [];
@@ -79,8 +79,8 @@ test('full gradient passes gather the first layer block by block (256 rows): sev
   const cases: [string, LabeledData, number[]][] = [
     ['repeated', repeated, [19]],
     ['repeated', repeated, [8, 5]],
-    ['mushrooms', readDataset('mushrooms', 1000), [32]],
-    ['mushrooms', readDataset('mushrooms', 1000), [21, 16]],
+    ['mushrooms', readDataset('mushrooms', 1900), [32]],
+    ['mushrooms', readDataset('mushrooms', 1900), [21, 16]],
   ];
   for (const [name, data, hidden] of cases) {
     const shards = contiguousShards(data.X.rows, 1);
