@@ -57,3 +57,18 @@ test('the kernel log1p is V8\'s Math.log1p bit for bit: softplus\'s range (0, 1]
   assert.deepEqual(mismatches(log1p, Math.log1p, randomInputs('log1p-near-one', 200_000, (r) => 1 - r.float() * 1e-6)), []);
   assert.deepEqual(mismatches(log1p, Math.log1p, randomInputs('log1p-any', 400_000, anyDouble)), []);
 });
+
+test('the two-lane log1p of the mlp loss is V8\'s Math.log1p bit for bit on every lane: (0, 1] densely, both paths\' boundary, tiny arguments, and the lanes it hands to the scalar', () => {
+  assert.ok(math, 'the mlp kernels are built by npm test');
+  const { log1pTwoLane } = math;
+  // √2 − 1 splits the two paths (by the high word 0x3FDA827A); 2^-29 and 2^-54 bound the tiny ones; above
+  // 0.999, below 0, −0 and NaN go to the scalar function.
+  const boundary = [0.41421353816986084, 0.4142135381698609, 0.41421356237309503, 0.414213562373095, 0.4142135, 0.4142136];
+  const special = [0, -0, 1, 1 - 2 ** -53, 0.999, 0.9990000000000001, 0.998999, 2 ** -1074, 2 ** -54, 2 ** -55, 2 ** -29, 2 ** -30, 1.0000000000000002 * 2 ** -29,
+    -1e-300, -0.5, 2, Infinity, NaN, ...boundary];
+  assert.deepEqual(mismatches(log1pTwoLane, Math.log1p, special), []);
+  assert.deepEqual(mismatches(log1pTwoLane, Math.log1p, randomInputs('log1p2-unit', 600_000, (r) => r.float())), []);
+  assert.deepEqual(mismatches(log1pTwoLane, Math.log1p, randomInputs('log1p2-exp', 300_000, (r) => Math.exp(-r.float() * 60))), []);
+  assert.deepEqual(mismatches(log1pTwoLane, Math.log1p, randomInputs('log1p2-boundary', 200_000, (r) => 0.41421356237309503 * (1 + (r.float() - 0.5) * 1e-6))), []);
+  assert.deepEqual(mismatches(log1pTwoLane, Math.log1p, randomInputs('log1p2-any', 200_000, anyDouble)), []);
+});

@@ -29,6 +29,7 @@ interface MlpExports {
   decreaseOneHidden(desc: number, cdesc: number, rows: number, eta: number): void;
   expLikeV8(x: number): number;
   log1pLikeV8(x: number): number;
+  log1p2LikeV8(x: number): number;
 }
 
 const MODE_LOSS = 0;
@@ -39,7 +40,7 @@ const MODE_CORRECT = 3;
 /** Indices of the descriptor table (must match src/backends/assembly/mlp.ts). */
 const D = {
   layers: 0, rowPtr: 1, colIdx: 2, values: 3, b: 4, x: 5, wT: 6, out: 7, g1T: 8, z: 9, delta: 10, rowList: 11,
-  plan: 12, blocked: 13, sizes: 16,
+  plan: 12, blocked: 13, lossTerms: 14, sizes: 16,
 } as const;
 
 /** Entries of the plan table (must match PL_* in src/backends/assembly/mlp.ts). */
@@ -171,11 +172,11 @@ export function mlpWasmUnavailableReason(): string | undefined {
 }
 
 /** The kernel's own exp and log1p (for the tests that hold them to V8's bits), or undefined without the module. */
-export function mlpKernelMath(): { exp(x: number): number; log1p(x: number): number } | undefined {
+export function mlpKernelMath(): { exp(x: number): number; log1p(x: number): number; log1pTwoLane(x: number): number } | undefined {
   const compiled = loadModule();
   if (!compiled) return undefined;
   const exports = new compiled.api.Instance(compiled.module, {}).exports as unknown as MlpExports;
-  return { exp: (x) => exports.expLikeV8(x), log1p: (x) => exports.log1pLikeV8(x) };
+  return { exp: (x) => exports.expLikeV8(x), log1p: (x) => exports.log1pLikeV8(x), log1pTwoLane: (x) => exports.log1p2LikeV8(x) };
 }
 
 interface ShardInstance {
@@ -210,6 +211,7 @@ function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64
     z: 8 * units,
     delta: 8 * units,
     rowList: 4 * rows,
+    lossTerms: 16 * rows,
     ...extra,
   };
   const exports = new api.Instance(module, {}).exports as unknown as MlpExports;
@@ -230,6 +232,7 @@ function shardInstance({ module, api }: CompiledModule, A: CsrMatrix, b: Float64
   desc[D.z] = ptr.z;
   desc[D.delta] = ptr.delta;
   desc[D.rowList] = ptr.rowList;
+  desc[D.lossTerms] = ptr.lossTerms;
   let unit = 0;
   for (let l = 0; l <= layers; l++) desc[D.sizes + l] = sizes[l];
   for (let l = 0; l < layers; l++) {

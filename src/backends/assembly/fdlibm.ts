@@ -152,3 +152,52 @@ export function fdlibmLog1p(x: f64): f64 {
   if (k == 0) return f - (hfsq - s * (hfsq + R));
   return dk * LN2_HI - ((hfsq - (s * (hfsq + R) + (dk * LN2_LO + c))) - f);
 }
+
+// Two lanes of fdlibmLog1p for x in [0, 1] (e = exp(−|p|), the mlp's loss terms): the same float64
+// operations per lane as the scalar function, its two ordinary paths (x < √2 − 1: k = 0, f = x; above:
+// k = 1, f = (1 + x)/2 − 1 with the correction c) both computed and selected per lane, and tiny x
+// (< 2^-29) as there. Lanes with x outside [0, 0.999] or NaN take the scalar function (its special cases
+// near x = 1 and beyond), so every lane is bitwise fdlibmLog1p.
+const L2_C: usize = memory.data<f64>([
+  LP1, LP1, LP2, LP2, LP3, LP3, LP4, LP4, LP5, LP5, LP6, LP6, LP7, LP7, // 0 … 96
+  0.5, 0.5, 1.0, 1.0, 2.0, 2.0, LN2_HI, LN2_HI, LN2_LO, LN2_LO, // 112 … 176
+  0.999, 0.999, // 192
+], 16);
+
+/** log1p of both lanes, bit for bit fdlibmLog1p per lane. */
+export function fdlibmLog1p2(x: v128): v128 {
+  const c = L2_C;
+  const half = v128.load(c, 112);
+  const one = v128.load(c, 128);
+  const two = v128.load(c, 144);
+  // outside the two paths: a set sign bit (−0 included), x > 0.999, NaN (x ≤ 0.999 is false for NaN)
+  const ordinary = v128.and(i64x2.ge_s(x, i64x2.splat(0)), f64x2.le(x, v128.load(c, 192)));
+  if (!i64x2.all_true(ordinary)) {
+    return f64x2.replace_lane(f64x2.splat(fdlibmLog1p(f64x2.extract_lane(x, 0))), 1, fdlibmLog1p(f64x2.extract_lane(x, 1)));
+  }
+  const hx = i64x2.shr_u(x, 32);
+  const tiny = i64x2.lt_s(hx, i64x2.splat(0x3e200000));
+  const small = i64x2.lt_s(hx, i64x2.splat(0x3FDA827A));
+  // large path: u = 1 + x (< 2: x ≤ 0.999), c = (x − (u − 1))/u, f = u/2 − 1 (the scalar's halving of u, exact)
+  const u = f64x2.add(one, x);
+  const corr = f64x2.div(f64x2.sub(x, f64x2.sub(u, one)), u);
+  const f = v128.bitselect(x, f64x2.sub(f64x2.mul(u, half), one), small);
+  const hfsq = f64x2.mul(f64x2.mul(half, f), f);
+  const s = f64x2.div(f, f64x2.add(two, f));
+  const z = f64x2.mul(s, s);
+  let r = v128.load(c, 96);
+  r = f64x2.add(v128.load(c, 80), f64x2.mul(z, r));
+  r = f64x2.add(v128.load(c, 64), f64x2.mul(z, r));
+  r = f64x2.add(v128.load(c, 48), f64x2.mul(z, r));
+  r = f64x2.add(v128.load(c, 32), f64x2.mul(z, r));
+  r = f64x2.add(v128.load(c, 16), f64x2.mul(z, r));
+  r = f64x2.add(v128.load(c, 0), f64x2.mul(z, r));
+  const R = f64x2.mul(z, r);
+  const sHR = f64x2.mul(s, f64x2.add(hfsq, R));
+  const smallResult = f64x2.sub(f, f64x2.sub(hfsq, sHR));
+  // dk = 1: dk·LN2_HI and dk·LN2_LO are the constants themselves
+  const largeResult = f64x2.sub(v128.load(c, 160), f64x2.sub(f64x2.sub(hfsq, f64x2.add(sHR, f64x2.add(v128.load(c, 176), corr))), f));
+  // tiny: x itself below 2^-54, else x − x·x·0.5
+  const tinyResult = v128.bitselect(x, f64x2.sub(x, f64x2.mul(f64x2.mul(x, x), half)), i64x2.lt_s(hx, i64x2.splat(0x3c900000)));
+  return v128.bitselect(tinyResult, v128.bitselect(smallResult, largeResult, small), tiny);
+}

@@ -14,7 +14,7 @@
  * offsets are f64 element indices. Nothing here allocates (stub runtime), so the memory never grows.
  */
 
-import { fdlibmExp, fdlibmLog1p } from './fdlibm';
+import { fdlibmExp, fdlibmLog1p, fdlibmLog1p2 } from './fdlibm';
 
 /** V8's Math.exp and Math.log1p, bit for bit, without leaving WebAssembly (see fdlibm.ts). */
 export function expLikeV8(x: f64): f64 {
@@ -47,6 +47,8 @@ const D_ROW_LIST = 11;
 const D_PLAN = 12;
 /** The blocked first-layer gradient's table (BG_* entries), or 0: full passes scatter row by row. */
 const D_BLOCKED = 13;
+/** Per row of a pass, its margin p and e = exp(−|p|) (two f64): the loss is summed after the row loop. */
+const D_LOSS_TERMS = 14;
 
 // blocked-gradient table (i32 entries; pointers are byte offsets)
 const BG_ROWS_PER_BLOCK = 0;
@@ -487,6 +489,42 @@ function backDense(nIn: i32, nOut: i32, dl: usize, gW: usize, a: usize, below: u
   }
 }
 
+@inline
+function storeLossTerm(terms: usize, i: i32, p: f64, e: f64): void {
+  store<f64>(terms + (<usize>i << 4), p);
+  store<f64>(terms + (<usize>i << 4), e, 8);
+}
+
+/**
+ * Σ softplus over the pass's rows in order, each term p + log1p(e) (p > 0) or log1p(e) as the row loop
+ * computed it, two rows' log1p at a time (fdlibmLog1p2, bitwise the scalar's) and added one after the other.
+ */
+function lossSum(terms: usize, count: i32): f64 {
+  let sum: f64 = 0;
+  let i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const at = terms + (<usize>i << 4);
+    const p0 = load<f64>(at);
+    const p1 = load<f64>(at, 16);
+    const l = fdlibmLog1p2(f64x2.replace_lane(f64x2.splat(load<f64>(at, 8)), 1, load<f64>(at, 24)));
+    const l0 = f64x2.extract_lane(l, 0);
+    const l1 = f64x2.extract_lane(l, 1);
+    sum += p0 > 0 ? p0 + l0 : l0;
+    sum += p1 > 0 ? p1 + l1 : l1;
+  }
+  if (i < count) {
+    const p = load<f64>(terms + (<usize>i << 4));
+    const e = load<f64>(terms + (<usize>i << 4), 8);
+    sum += p > 0 ? p + fdlibmLog1p(e) : fdlibmLog1p(e);
+  }
+  return sum;
+}
+
+/** One lane of fdlibmLog1p2 (for the tests that hold it to V8's Math.log1p). */
+export function log1p2LikeV8(x: f64): f64 {
+  return f64x2.extract_lane(fdlibmLog1p2(f64x2.splat(x)), 0);
+}
+
 /** wT ← x's weight blocks transposed (input-major), at the same offsets. */
 function transposeWeights(desc: usize): void {
   const layers = di(desc, D_LAYERS);
@@ -598,6 +636,7 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   const deltas = byBlocks ? bg(blockTable, BG_DELTAS) : 0;
   let sum: f64 = 0;
   let correct = 0;
+  const lossTerms = <usize>di(desc, D_LOSS_TERMS);
   for (let i = 0; i < count; i++) {
     const r = useList ? load<i32>(rowList + (<usize>i << 2)) : i;
     const logit = planned ? forwardRow(desc, r, binary, z1Rows) : binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
@@ -609,13 +648,14 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     }
     const p = -br * logit;
     let sig: f64;
+    // The loss's log1p does not feed the backward: its terms are kept and summed after the loop.
     if (p > 0) {
       const e = fdlibmExp(-p);
-      if (withLoss) sum += p + fdlibmLog1p(e);
+      if (withLoss) storeLossTerm(lossTerms, i, p, e);
       sig = 1 / (1 + e);
     } else {
       const e = fdlibmExp(p);
-      if (withLoss) sum += fdlibmLog1p(e);
+      if (withLoss) storeLossTerm(lossTerms, i, p, e);
       sig = e / (1 + e);
     }
     if (!grad) continue;
@@ -659,6 +699,7 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     else scatterFirst(h1, g1T, d1, colIdx, values, start, end, false);
   }
   if (mode == 3) return <f64>correct;
+  if (withLoss) sum = lossSum(lossTerms, count);
   if (grad) {
     const w1 = di(desc, wOff);
     for (let u = 0; u < h1; u++) {
