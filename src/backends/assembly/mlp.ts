@@ -334,6 +334,7 @@ function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32,
   const stride = <usize>h1 << 3;
   for (let u = 0; u < h1; u++) store<f64>(f64At(prefix, u), load<f64>(f64At(bias, u)));
   const blocked = h1 & ~7;
+  const wide = h1 & ~15;
   for (let i = 0; i < rows; i++) {
     const r = load<i32>(order + (<usize>i << 2));
     const shared = load<i32>(lcp + (<usize>i << 2));
@@ -341,7 +342,62 @@ function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32,
     const to = load<i32>(suffixStart + (<usize>i << 2), 4);
     const zr = z1Rows + <usize>r * stride;
     const ps = prefix + <usize>shared * stride;
-    for (let c = 0; c < blocked; c += 8) {
+    // sixteen units per pass where h₁ allows, as forwardFirst
+    for (let c = 0; c < wide; c += 16) {
+      let pp = f64At(ps, c);
+      let a0 = v128.load(pp);
+      let a1 = v128.load(pp, 16);
+      let a2 = v128.load(pp, 32);
+      let a3 = v128.load(pp, 48);
+      let a4 = v128.load(pp, 64);
+      let a5 = v128.load(pp, 80);
+      let a6 = v128.load(pp, 96);
+      let a7 = v128.load(pp, 112);
+      const colBase = f64At(wT, w1 + c);
+      for (let k = from; k < to; k++) {
+        const j = load<i32>(cols + (<usize>k << 2));
+        const pw = colBase + (<usize>(j * h1) << 3);
+        if (binary) {
+          a0 = f64x2.add(a0, v128.load(pw));
+          a1 = f64x2.add(a1, v128.load(pw, 16));
+          a2 = f64x2.add(a2, v128.load(pw, 32));
+          a3 = f64x2.add(a3, v128.load(pw, 48));
+          a4 = f64x2.add(a4, v128.load(pw, 64));
+          a5 = f64x2.add(a5, v128.load(pw, 80));
+          a6 = f64x2.add(a6, v128.load(pw, 96));
+          a7 = f64x2.add(a7, v128.load(pw, 112));
+        } else {
+          const va = f64x2.splat(load<f64>(f64At(values, k)));
+          a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
+          a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+          a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
+          a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
+          a4 = f64x2.add(a4, f64x2.mul(v128.load(pw, 64), va));
+          a5 = f64x2.add(a5, f64x2.mul(v128.load(pw, 80), va));
+          a6 = f64x2.add(a6, f64x2.mul(v128.load(pw, 96), va));
+          a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
+        }
+        pp += stride;
+        v128.store(pp, a0);
+        v128.store(pp, a1, 16);
+        v128.store(pp, a2, 32);
+        v128.store(pp, a3, 48);
+        v128.store(pp, a4, 64);
+        v128.store(pp, a5, 80);
+        v128.store(pp, a6, 96);
+        v128.store(pp, a7, 112);
+      }
+      const pz = f64At(zr, c);
+      v128.store(pz, a0);
+      v128.store(pz, a1, 16);
+      v128.store(pz, a2, 32);
+      v128.store(pz, a3, 48);
+      v128.store(pz, a4, 64);
+      v128.store(pz, a5, 80);
+      v128.store(pz, a6, 96);
+      v128.store(pz, a7, 112);
+    }
+    for (let c = wide; c < blocked; c += 8) {
       let pp = f64At(ps, c);
       let a0 = v128.load(pp);
       let a1 = v128.load(pp, 16);
