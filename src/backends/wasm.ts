@@ -13,6 +13,7 @@
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
+import { toCsc, type CscMatrix } from '../data/csr.js';
 
 /** Exports of csr-kernels.wasm used here; pointers are byte offsets into `memory` (see csr.ts on colAddr/rowAddr). */
 interface KernelExports {
@@ -94,44 +95,26 @@ function copyCsr(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix,
 }
 
 /**
- * The CSC transpose of A written into wasm memory at ptr.colPtr / ptr.rowIdx / ptr.cscValues, and
- * the column order ptr.colOrder
- * (values only when not binary). A stable counting sort, so each column lists its rows ascending and
- * a row's repeated entries keep their CSR order: the kernels' column gather then adds onto out[j] in
- * exactly the order of a row-by-row scatter.
+ * The shard's CSC (src/data/csr.ts toCsc: each column lists its rows ascending, a row's repeated entries
+ * in their CSR order, so the kernels' column gather adds onto out[j] in exactly the order of a row-by-row
+ * scatter) written into wasm memory at ptr.colPtr / ptr.rowIdx / ptr.cscValues (values only when not
+ * binary), and the column order at ptr.colOrder.
  */
-export function copyCsc(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, binary: boolean): void {
-  const rows = A.rows;
-  const d = A.cols;
-  const nnz = A.rowPtr[rows];
-  const colPtr = new Int32Array(buffer, ptr.colPtr, d + 1);
-  const rowIdx = new Int32Array(buffer, ptr.rowIdx, nnz);
-  const values = binary ? undefined : new Float64Array(buffer, ptr.cscValues, nnz);
-  colPtr.set(cscColumnPointers(A));
-  const next = colPtr.slice(0, d);
-  for (let r = 0; r < rows; r++) {
-    for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
-      const at = next[A.colIdx[k]]++;
-      rowIdx[at] = r;
-      if (values) values[at] = A.values[k];
-    }
-  }
-  new Int32Array(buffer, ptr.colOrder, d).set(columnsByLength(colPtr));
+export function copyCsc(
+  buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatrix, binary: boolean,
+  csc: CscMatrix = toCsc(A), colOrder: Int32Array = columnsByLength(csc.colPtr),
+): void {
+  const nnz = csc.colPtr[csc.cols];
+  new Int32Array(buffer, ptr.colPtr, csc.cols + 1).set(csc.colPtr);
+  new Int32Array(buffer, ptr.rowIdx, nnz).set(csc.rowIdx.subarray(0, nnz));
+  if (!binary) new Float64Array(buffer, ptr.cscValues, nnz).set(csc.values.subarray(0, nnz));
+  new Int32Array(buffer, ptr.colOrder, csc.cols).set(colOrder);
 }
 
 /** Columns by length (ties by index), from the CSC column pointers: the gather runs them four at a time, best with equal lengths. */
 function columnsByLength(colPtr: Int32Array): Int32Array {
   const len = (j: number): number => colPtr[j + 1] - colPtr[j];
   return Int32Array.from({ length: colPtr.length - 1 }, (_, j) => j).sort((i, j) => len(i) - len(j) || i - j);
-}
-
-/** CSC column pointers of A (counts of each column's entries, summed). */
-function cscColumnPointers(A: CsrMatrix): Int32Array {
-  const colPtr = new Int32Array(A.cols + 1);
-  const nnz = A.rowPtr[A.rows];
-  for (let k = 0; k < nnz; k++) colPtr[A.colIdx[k] + 1]++;
-  for (let j = 0; j < A.cols; j++) colPtr[j + 1] += colPtr[j];
-  return colPtr;
 }
 
 /** Entries of the interleaved layout's descriptor (./assembly/csr.ts IL_*). */
@@ -387,7 +370,8 @@ export class WasmCsrKernel {
     const posOf = new Int32Array(rows);
     for (let i = 0; i < rows; i++) posOf[rowOrder[i]] = i;
     const nodeCount = nodes.parent.length;
-    const colPtr = cscColumnPointers(A);
+    const csc = toCsc(A);
+    const colPtr = csc.colPtr;
     const colOrder = columnsByLength(colPtr);
     const rowSlotCount = interleavedSlots(rowOrder, slots.ptr);
     const colSlotCount = interleavedSlots(colOrder, colPtr);
@@ -426,7 +410,7 @@ export class WasmCsrKernel {
     this.ptr = made.ptr;
     const buffer = this.exports.memory.buffer;
     copyCsr(buffer, made.ptr, A, b, this.binary);
-    copyCsc(buffer, made.ptr, A, this.binary);
+    copyCsc(buffer, made.ptr, A, this.binary, csc, colOrder);
     const p = made.ptr;
     // The CSC row indices become the addresses of the rows' coefficients, at their positions (see csr.ts).
     const rowIdx = new Int32Array(buffer, p.rowIdx, nnz);

@@ -734,8 +734,8 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   // Full gradient passes gather the first layer's gradient block by block (blockGradient) instead of
   // scattering each row's δ₁: every row's δ₁ goes to its place in the block's buffer.
   const blockTable = <usize>di(desc, D_BLOCKED);
-  const byBlocks = grad && blockTable != 0 && !useList && count == pl(blockTable, BG_ROWS);
-  const perBlock = byBlocks ? pl(blockTable, BG_ROWS_PER_BLOCK) : 0;
+  const byBlocks = grad && blockTable != 0 && !useList && count == <i32>bg(blockTable, BG_ROWS);
+  const perBlock = byBlocks ? <i32>bg(blockTable, BG_ROWS_PER_BLOCK) : 0;
   const deltas = byBlocks ? bg(blockTable, BG_DELTAS) : 0;
   let sum: f64 = 0;
   let correct = 0;
