@@ -102,7 +102,7 @@ function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatri
 const ROWS_PER_BLOCK = 512;
 const BLOCK_TABLE_ENTRIES = 7;
 
-/** Per block the (column, entries) items of its non-empty columns, ascending, and per entry its row's δ₁ offset and value. */
+/** Per block the (column, entries) items of its non-empty columns, ascending, and per entry its row's place in the block and value. */
 interface BlockedColumns {
   readonly blockItems: Int32Array;
   /** Three i32 per item: g1T byte offset of the column, its entries' start and end. */
@@ -139,7 +139,7 @@ function blockedColumns(A: CsrMatrix, h1: number): BlockedColumns {
     for (let r = first; r < last; r++) {
       for (let k = A.rowPtr[r]; k < A.rowPtr[r + 1]; k++) {
         const e = next[A.colIdx[k]]++;
-        entries[e] = 8 * (r - first) * h1;
+        entries[e] = r - first;
         values[e] = A.values[k];
       }
     }

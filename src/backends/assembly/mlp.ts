@@ -56,7 +56,7 @@ const BG_ROWS_PER_BLOCK = 0;
 const BG_BLOCK_ITEMS = 1;
 /** Per item three i32: the byte offset of g1T row j, then the item's entries [start, end) in BG_ENTRIES. */
 const BG_ITEMS = 2;
-/** Per entry the byte offset of its row's δ₁ in BG_DELTAS (the row's place in its block × h₁ × 8). */
+/** Per entry its row's place in the block (its δ₁ is row `place` of BG_DELTAS). */
 const BG_ENTRIES = 3;
 /** Per entry its value (0: binary data). */
 const BG_VALUES = 4;
@@ -65,10 +65,6 @@ const BG_DELTAS = 5;
 /** The shard's rows (the table covers full passes only). */
 const BG_ROWS = 6;
 
-@inline
-function bg(table: usize, i: i32): usize {
-  return <usize>load<i32>(table + (<usize>i << 2));
-}
 
 /**
  * g1T[j] += Σ δ₁_r·a_rj over block `block`'s rows r containing column j, ascending — for every element
@@ -79,100 +75,18 @@ function bg(table: usize, i: i32): usize {
  * the scatter skips it.
  */
 function blockGradient(table: usize, block: i32, h1: i32, g1T: usize, binary: bool): void {
-  const items = bg(table, BG_ITEMS);
-  const entries = bg(table, BG_ENTRIES);
-  const values = bg(table, BG_VALUES);
-  const deltas = bg(table, BG_DELTAS);
-  const blockItems = bg(table, BG_BLOCK_ITEMS);
+  const items = <usize>di(table, BG_ITEMS);
+  const entries = <usize>di(table, BG_ENTRIES);
+  const values = <usize>di(table, BG_VALUES);
+  const deltas = <usize>di(table, BG_DELTAS);
+  const blockItems = <usize>di(table, BG_BLOCK_ITEMS);
   const first = load<i32>(blockItems + (<usize>block << 2));
   const last = load<i32>(blockItems + (<usize>block << 2), 4);
-  const wide = h1 & ~15;
-  const blocked = h1 & ~7;
   for (let t = first; t < last; t++) {
     const item = items + <usize>t * 12;
     const g = g1T + <usize>load<i32>(item);
-    const start = load<i32>(item, 4);
-    const end = load<i32>(item, 8);
-    for (let c = 0; c < wide; c += 16) {
-      const pg = f64At(g, c);
-      let a0 = v128.load(pg);
-      let a1 = v128.load(pg, 16);
-      let a2 = v128.load(pg, 32);
-      let a3 = v128.load(pg, 48);
-      let a4 = v128.load(pg, 64);
-      let a5 = v128.load(pg, 80);
-      let a6 = v128.load(pg, 96);
-      let a7 = v128.load(pg, 112);
-      const base = f64At(deltas, c);
-      for (let k = start; k < end; k++) {
-        const pd = base + <usize>load<i32>(entries + (<usize>k << 2));
-        if (binary) {
-          a0 = f64x2.add(a0, v128.load(pd));
-          a1 = f64x2.add(a1, v128.load(pd, 16));
-          a2 = f64x2.add(a2, v128.load(pd, 32));
-          a3 = f64x2.add(a3, v128.load(pd, 48));
-          a4 = f64x2.add(a4, v128.load(pd, 64));
-          a5 = f64x2.add(a5, v128.load(pd, 80));
-          a6 = f64x2.add(a6, v128.load(pd, 96));
-          a7 = f64x2.add(a7, v128.load(pd, 112));
-        } else {
-          const va = f64x2.splat(load<f64>(f64At(values, k)));
-          a0 = f64x2.add(a0, f64x2.mul(v128.load(pd), va));
-          a1 = f64x2.add(a1, f64x2.mul(v128.load(pd, 16), va));
-          a2 = f64x2.add(a2, f64x2.mul(v128.load(pd, 32), va));
-          a3 = f64x2.add(a3, f64x2.mul(v128.load(pd, 48), va));
-          a4 = f64x2.add(a4, f64x2.mul(v128.load(pd, 64), va));
-          a5 = f64x2.add(a5, f64x2.mul(v128.load(pd, 80), va));
-          a6 = f64x2.add(a6, f64x2.mul(v128.load(pd, 96), va));
-          a7 = f64x2.add(a7, f64x2.mul(v128.load(pd, 112), va));
-        }
-      }
-      v128.store(pg, a0);
-      v128.store(pg, a1, 16);
-      v128.store(pg, a2, 32);
-      v128.store(pg, a3, 48);
-      v128.store(pg, a4, 64);
-      v128.store(pg, a5, 80);
-      v128.store(pg, a6, 96);
-      v128.store(pg, a7, 112);
-    }
-    for (let c = wide; c < blocked; c += 8) {
-      const pg = f64At(g, c);
-      let a0 = v128.load(pg);
-      let a1 = v128.load(pg, 16);
-      let a2 = v128.load(pg, 32);
-      let a3 = v128.load(pg, 48);
-      const base = f64At(deltas, c);
-      for (let k = start; k < end; k++) {
-        const pd = base + <usize>load<i32>(entries + (<usize>k << 2));
-        if (binary) {
-          a0 = f64x2.add(a0, v128.load(pd));
-          a1 = f64x2.add(a1, v128.load(pd, 16));
-          a2 = f64x2.add(a2, v128.load(pd, 32));
-          a3 = f64x2.add(a3, v128.load(pd, 48));
-        } else {
-          const va = f64x2.splat(load<f64>(f64At(values, k)));
-          a0 = f64x2.add(a0, f64x2.mul(v128.load(pd), va));
-          a1 = f64x2.add(a1, f64x2.mul(v128.load(pd, 16), va));
-          a2 = f64x2.add(a2, f64x2.mul(v128.load(pd, 32), va));
-          a3 = f64x2.add(a3, f64x2.mul(v128.load(pd, 48), va));
-        }
-      }
-      v128.store(pg, a0);
-      v128.store(pg, a1, 16);
-      v128.store(pg, a2, 32);
-      v128.store(pg, a3, 48);
-    }
-    for (let u = blocked; u < h1; u++) {
-      const pg = f64At(g, u);
-      let a = load<f64>(pg);
-      const base = f64At(deltas, u);
-      for (let k = start; k < end; k++) {
-        const du = load<f64>(base + <usize>load<i32>(entries + (<usize>k << 2)));
-        a += binary ? du * 1.0 : du * load<f64>(f64At(values, k));
-      }
-      store<f64>(pg, a);
-    }
+    // the first layer's sum loop with the block's δ₁ rows in place of W₁ᵀ's: g += Σ δ₁[row]·value
+    firstLayerSums(h1, g, g, deltas, 0, entries, values, load<i32>(item, 4), load<i32>(item, 8), binary, false, 0);
   }
 }
 
@@ -220,28 +134,35 @@ function f64At(base: usize, i: i32): usize {
 }
 
 /**
- * z1[u] = bias[u] + Σ_k wT[w1 + j_k·h1 + u]·value_k (k ascending) for u < h1: eight units at a time
- * held in registers across the row's non-zeros (each unit keeps its own order of additions).
+ * z[u] = init[u] + Σ_k wT[w1 + j_k·h1 + u]·value_k (k = from … to − 1 ascending, columns at `cols`,
+ * values at `values` unless binary) for u < h1, into z: sixteen units (eight f64x2 sums) per pass over
+ * the entries where h₁ allows, then eight, then one by one (each unit keeps its own order of additions;
+ * sixteen at a time halved the passes' index loads and address arithmetic: w8a hidden 32 −6 %). With
+ * `keepPrefix`, the sums after each entry are also stored at init + m·stride (m = 1, 2, …), for the
+ * rows of the row-prefix plan that share this row's first entries.
  */
 @inline
-function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colIdx: usize, values: usize, start: i32, end: i32, binary: bool): void {
-  // Sixteen units (eight f64x2 sums) per pass over the row where h₁ allows, then eight: half the passes'
-  // index loads and address arithmetic (measured: w8a hidden 32 −6 %, a9a 64,32 −3 %).
+function firstLayerSums(
+  h1: i32, z: usize, init: usize, wT: usize, w1: i32, cols: usize, values: usize, from: i32, to: i32, binary: bool,
+  keepPrefix: bool, stride: usize,
+): void {
   const wide = h1 & ~15;
   for (let c = 0; c < wide; c += 16) {
-    let a0 = v128.load(f64At(bias, c));
-    let a1 = v128.load(f64At(bias, c), 16);
-    let a2 = v128.load(f64At(bias, c), 32);
-    let a3 = v128.load(f64At(bias, c), 48);
-    let a4 = v128.load(f64At(bias, c), 64);
-    let a5 = v128.load(f64At(bias, c), 80);
-    let a6 = v128.load(f64At(bias, c), 96);
-    let a7 = v128.load(f64At(bias, c), 112);
+    let pp = f64At(init, c);
+    let a0 = v128.load(pp);
+    let a1 = v128.load(pp, 16);
+    let a2 = v128.load(pp, 32);
+    let a3 = v128.load(pp, 48);
+    let a4 = v128.load(pp, 64);
+    let a5 = v128.load(pp, 80);
+    let a6 = v128.load(pp, 96);
+    let a7 = v128.load(pp, 112);
     const colBase = f64At(wT, w1 + c);
-    for (let k = start; k < end; k++) {
-      const j = load<i32>(colIdx + (<usize>k << 2));
+    for (let k = from; k < to; k++) {
+      const j = load<i32>(cols + (<usize>k << 2));
       const pw = colBase + (<usize>(j * h1) << 3);
       if (binary) {
+        // the reference multiplies by the value 1, which changes no bit
         a0 = f64x2.add(a0, v128.load(pw));
         a1 = f64x2.add(a1, v128.load(pw, 16));
         a2 = f64x2.add(a2, v128.load(pw, 32));
@@ -261,8 +182,19 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
         a6 = f64x2.add(a6, f64x2.mul(v128.load(pw, 96), va));
         a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
       }
+      if (keepPrefix) {
+        pp += stride;
+        v128.store(pp, a0);
+        v128.store(pp, a1, 16);
+        v128.store(pp, a2, 32);
+        v128.store(pp, a3, 48);
+        v128.store(pp, a4, 64);
+        v128.store(pp, a5, 80);
+        v128.store(pp, a6, 96);
+        v128.store(pp, a7, 112);
+      }
     }
-    const pz = f64At(z1, c);
+    const pz = f64At(z, c);
     v128.store(pz, a0);
     v128.store(pz, a1, 16);
     v128.store(pz, a2, 32);
@@ -274,16 +206,16 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
   }
   const blocked = h1 & ~7;
   for (let c = wide; c < blocked; c += 8) {
-    let a0 = v128.load(f64At(bias, c));
-    let a1 = v128.load(f64At(bias, c), 16);
-    let a2 = v128.load(f64At(bias, c), 32);
-    let a3 = v128.load(f64At(bias, c), 48);
+    let pp = f64At(init, c);
+    let a0 = v128.load(pp);
+    let a1 = v128.load(pp, 16);
+    let a2 = v128.load(pp, 32);
+    let a3 = v128.load(pp, 48);
     const colBase = f64At(wT, w1 + c);
-    for (let k = start; k < end; k++) {
-      const j = load<i32>(colIdx + (<usize>k << 2));
+    for (let k = from; k < to; k++) {
+      const j = load<i32>(cols + (<usize>k << 2));
       const pw = colBase + (<usize>(j * h1) << 3);
       if (binary) {
-        // the reference multiplies by the value 1, which changes no bit
         a0 = f64x2.add(a0, v128.load(pw));
         a1 = f64x2.add(a1, v128.load(pw, 16));
         a2 = f64x2.add(a2, v128.load(pw, 32));
@@ -295,23 +227,42 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
         a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
         a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
       }
+      if (keepPrefix) {
+        pp += stride;
+        v128.store(pp, a0);
+        v128.store(pp, a1, 16);
+        v128.store(pp, a2, 32);
+        v128.store(pp, a3, 48);
+      }
     }
-    const pz = f64At(z1, c);
+    const pz = f64At(z, c);
     v128.store(pz, a0);
     v128.store(pz, a1, 16);
     v128.store(pz, a2, 32);
     v128.store(pz, a3, 48);
   }
   for (let u = blocked; u < h1; u++) {
-    let z = load<f64>(f64At(bias, u));
-    for (let k = start; k < end; k++) {
-      const j = load<i32>(colIdx + (<usize>k << 2));
+    let pp = f64At(init, u);
+    let sum = load<f64>(pp);
+    for (let k = from; k < to; k++) {
+      const j = load<i32>(cols + (<usize>k << 2));
       const w = load<f64>(f64At(wT, w1 + j * h1 + u));
-      z += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
+      sum += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
+      if (keepPrefix) {
+        pp += stride;
+        store<f64>(pp, sum);
+      }
     }
-    store<f64>(f64At(z1, u), z);
+    store<f64>(f64At(z, u), sum);
   }
 }
+
+/** One row's z1 from the bias over its CSR entries [start, end). */
+@inline
+function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colIdx: usize, values: usize, start: i32, end: i32, binary: bool): void {
+  firstLayerSums(h1, z1, bias, wT, w1, colIdx, values, start, end, binary, false, 0);
+}
+
 
 /**
  * z1 of every row into z1Rows[r·h1 ..], in the plan's order. P[m] (prefix + m·h1) holds the partial
@@ -333,116 +284,12 @@ function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32,
   const z1Rows = <usize>pl(plan, PL_Z1_ROWS);
   const stride = <usize>h1 << 3;
   for (let u = 0; u < h1; u++) store<f64>(f64At(prefix, u), load<f64>(f64At(bias, u)));
-  const blocked = h1 & ~7;
-  const wide = h1 & ~15;
   for (let i = 0; i < rows; i++) {
     const r = load<i32>(order + (<usize>i << 2));
     const shared = load<i32>(lcp + (<usize>i << 2));
     const from = load<i32>(suffixStart + (<usize>i << 2));
     const to = load<i32>(suffixStart + (<usize>i << 2), 4);
-    const zr = z1Rows + <usize>r * stride;
-    const ps = prefix + <usize>shared * stride;
-    // sixteen units per pass where h₁ allows, as forwardFirst
-    for (let c = 0; c < wide; c += 16) {
-      let pp = f64At(ps, c);
-      let a0 = v128.load(pp);
-      let a1 = v128.load(pp, 16);
-      let a2 = v128.load(pp, 32);
-      let a3 = v128.load(pp, 48);
-      let a4 = v128.load(pp, 64);
-      let a5 = v128.load(pp, 80);
-      let a6 = v128.load(pp, 96);
-      let a7 = v128.load(pp, 112);
-      const colBase = f64At(wT, w1 + c);
-      for (let k = from; k < to; k++) {
-        const j = load<i32>(cols + (<usize>k << 2));
-        const pw = colBase + (<usize>(j * h1) << 3);
-        if (binary) {
-          a0 = f64x2.add(a0, v128.load(pw));
-          a1 = f64x2.add(a1, v128.load(pw, 16));
-          a2 = f64x2.add(a2, v128.load(pw, 32));
-          a3 = f64x2.add(a3, v128.load(pw, 48));
-          a4 = f64x2.add(a4, v128.load(pw, 64));
-          a5 = f64x2.add(a5, v128.load(pw, 80));
-          a6 = f64x2.add(a6, v128.load(pw, 96));
-          a7 = f64x2.add(a7, v128.load(pw, 112));
-        } else {
-          const va = f64x2.splat(load<f64>(f64At(values, k)));
-          a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
-          a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
-          a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
-          a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
-          a4 = f64x2.add(a4, f64x2.mul(v128.load(pw, 64), va));
-          a5 = f64x2.add(a5, f64x2.mul(v128.load(pw, 80), va));
-          a6 = f64x2.add(a6, f64x2.mul(v128.load(pw, 96), va));
-          a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
-        }
-        pp += stride;
-        v128.store(pp, a0);
-        v128.store(pp, a1, 16);
-        v128.store(pp, a2, 32);
-        v128.store(pp, a3, 48);
-        v128.store(pp, a4, 64);
-        v128.store(pp, a5, 80);
-        v128.store(pp, a6, 96);
-        v128.store(pp, a7, 112);
-      }
-      const pz = f64At(zr, c);
-      v128.store(pz, a0);
-      v128.store(pz, a1, 16);
-      v128.store(pz, a2, 32);
-      v128.store(pz, a3, 48);
-      v128.store(pz, a4, 64);
-      v128.store(pz, a5, 80);
-      v128.store(pz, a6, 96);
-      v128.store(pz, a7, 112);
-    }
-    for (let c = wide; c < blocked; c += 8) {
-      let pp = f64At(ps, c);
-      let a0 = v128.load(pp);
-      let a1 = v128.load(pp, 16);
-      let a2 = v128.load(pp, 32);
-      let a3 = v128.load(pp, 48);
-      const colBase = f64At(wT, w1 + c);
-      for (let k = from; k < to; k++) {
-        const j = load<i32>(cols + (<usize>k << 2));
-        const pw = colBase + (<usize>(j * h1) << 3);
-        if (binary) {
-          a0 = f64x2.add(a0, v128.load(pw));
-          a1 = f64x2.add(a1, v128.load(pw, 16));
-          a2 = f64x2.add(a2, v128.load(pw, 32));
-          a3 = f64x2.add(a3, v128.load(pw, 48));
-        } else {
-          const va = f64x2.splat(load<f64>(f64At(values, k)));
-          a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
-          a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
-          a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
-          a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
-        }
-        pp += stride;
-        v128.store(pp, a0);
-        v128.store(pp, a1, 16);
-        v128.store(pp, a2, 32);
-        v128.store(pp, a3, 48);
-      }
-      const pz = f64At(zr, c);
-      v128.store(pz, a0);
-      v128.store(pz, a1, 16);
-      v128.store(pz, a2, 32);
-      v128.store(pz, a3, 48);
-    }
-    for (let u = blocked; u < h1; u++) {
-      let pp = f64At(ps, u);
-      let z = load<f64>(pp);
-      for (let k = from; k < to; k++) {
-        const j = load<i32>(cols + (<usize>k << 2));
-        const w = load<f64>(f64At(wT, w1 + j * h1 + u));
-        z += binary ? w * 1.0 : w * load<f64>(f64At(values, k));
-        pp += stride;
-        store<f64>(pp, z);
-      }
-      store<f64>(f64At(zr, u), z);
-    }
+    firstLayerSums(h1, z1Rows + <usize>r * stride, prefix + <usize>shared * stride, wT, w1, cols, values, from, to, binary, true, stride);
   }
 }
 
@@ -734,9 +581,9 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   // Full gradient passes gather the first layer's gradient block by block (blockGradient) instead of
   // scattering each row's δ₁: every row's δ₁ goes to its place in the block's buffer.
   const blockTable = <usize>di(desc, D_BLOCKED);
-  const byBlocks = grad && blockTable != 0 && !useList && count == <i32>bg(blockTable, BG_ROWS);
-  const perBlock = byBlocks ? <i32>bg(blockTable, BG_ROWS_PER_BLOCK) : 0;
-  const deltas = byBlocks ? bg(blockTable, BG_DELTAS) : 0;
+  const byBlocks = grad && blockTable != 0 && !useList && count == di(blockTable, BG_ROWS);
+  const perBlock = byBlocks ? di(blockTable, BG_ROWS_PER_BLOCK) : 0;
+  const deltas = byBlocks ? <usize>di(blockTable, BG_DELTAS) : 0;
   let sum: f64 = 0;
   let correct = 0;
   const lossTerms = <usize>di(desc, D_LOSS_TERMS);
