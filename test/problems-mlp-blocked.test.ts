@@ -7,9 +7,10 @@ import { initialPoint } from '../src/problems/initial-point.js';
 import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
 import { firstBitDifference } from './methods-fixtures.js';
 
-// The wasm kernel runs its layer loops on blocks of eight units (sixteen lanes of f64x2 held in
-// registers) and a scalar tail for the rest; these widths mix both paths in every layer, including a
-// dense layer whose inputs and outputs both have a tail, and widths below one block.
+// The wasm kernel runs its layer loops on blocks of sixteen or eight units (eight or four f64x2 held in
+// registers) and a scalar tail for the rest; these widths mix the paths in every layer (13 → 26: a
+// sixteen-unit block, an eight-unit block and a tail; 8 → 17: sixteen and a tail), including a dense
+// layer whose inputs and outputs both have a tail, widths below one block and odd bias lengths.
 
 /** Rows of mixed-sign, non-binary values, some rows empty, seeded. */
 function randomSparse(rows: number, cols: number, seed: number, density = 0.3): LabeledData {
