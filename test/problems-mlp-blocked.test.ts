@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
 import type { LabeledData } from '../src/data/types.js';
-import { mlpSpec } from '../src/problems/mlp.js';
+import { mlpLayout, mlpSpec } from '../src/problems/mlp.js';
 import { initialPoint } from '../src/problems/initial-point.js';
 import { contiguousShards, denseData, readDataset } from './problems-fixtures.js';
 import { firstBitDifference } from './methods-fixtures.js';
@@ -100,5 +100,52 @@ test('full gradient passes gather the first layer block by block (512 rows): sev
     gw.fill(Number.NaN);
     only.call(pw.workers[0], x, gw);
     assert.ok(Number.isNaN(firstBitDifference(gw, gj)), `${name} ${hidden}: gradientOnly differs at ${firstBitDifference(gw, gj)}`);
+  }
+});
+
+/** j where a and b differ, counting any two NaNs as equal (their payloads are the hardware's), or NaN. */
+function firstDifferenceNanEqual(a: Float64Array, b: Float64Array): number {
+  const ua = new BigUint64Array(a.buffer, a.byteOffset, a.length);
+  const ub = new BigUint64Array(b.buffer, b.byteOffset, b.length);
+  for (let j = 0; j < a.length; j++) if (ua[j] !== ub[j] && !(Number.isNaN(a[j]) && Number.isNaN(b[j]))) return j;
+  return NaN;
+}
+
+test('non-finite parameters: infinite and NaN activations take the reference branches (ReLU, skipped inputs, the output unit) in the wasm kernel', () => {
+  // Weights of 1e308 overflow some pre-activations to ±Infinity, a NaN weight makes NaN ones with a
+  // positive sign (which an integer "> 0" test must still treat as inactive), −Infinity in the output
+  // layer meets zero activations there.
+  const cases: [LabeledData, number[]][] = [
+    [randomSparse(97, 21, 8), [13, 26]],
+    [randomSparse(97, 21, 9), [24, 7]],
+    [randomSparse(97, 21, 10), [17]],
+  ];
+  for (const [data, hidden] of cases) {
+    const shards = contiguousShards(data.X.rows, 2);
+    const pw = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'wasm' });
+    const pj = mlpSpec.create(data, { shards, values: { hidden, l2: 0 }, kernels: 'js' });
+    const layout = mlpLayout(data.X.cols, hidden);
+    const x = initialPoint(pw, 11);
+    for (let j = 0; j < x.length; j++) if (x[j] === 0) x[j] = 0.05 * Math.cos(j);
+    for (let t = 0; t < 6; t++) x[layout.weightOffset[0] + 5 * t] = (t % 2 ? -1 : 1) * 1e308;
+    const last = hidden.length;
+    x[layout.weightOffset[0] + 7] = Number.NaN;
+    if (last > 1) x[layout.weightOffset[1] + 3] = Number.NaN;
+    x[layout.weightOffset[last] + 1] = Number.NEGATIVE_INFINITY;
+    let nonFinite = 0;
+    let finite = 0;
+    for (let i = 0; i < shards.length; i++) {
+      const label = `${hidden} worker ${i}`;
+      const gw = new Float64Array(pw.d);
+      const gj = new Float64Array(pw.d);
+      const lw = pw.workers[i].gradient(x, gw);
+      const lj = pj.workers[i].gradient(x, gj);
+      assert.ok(Object.is(lw, lj) || (Number.isNaN(lw) && Number.isNaN(lj)), `${label}: loss ${lw} vs ${lj}`);
+      const at = firstDifferenceNanEqual(gw, gj);
+      assert.ok(Number.isNaN(at), `${label}: gradient differs at ${at} (${gw[at]} vs ${gj[at]})`);
+      for (const g of gj) if (Number.isFinite(g)) finite++; else nonFinite++;
+      assert.equal(pw.workers[i].correctCount(x), pj.workers[i].correctCount(x), `${label}: correct count`);
+    }
+    assert.ok(nonFinite > 0 && finite > 0, `${hidden}: the case reaches non-finite values (${nonFinite}) and keeps finite ones (${finite})`);
   }
 });
