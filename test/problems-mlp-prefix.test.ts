@@ -77,11 +77,11 @@ test('wasm full passes along the row-prefix plan = JS reference bit for bit (sha
       assert.ok(plan, 'the test data shares prefixes');
       assert.ok(plan.computed < 0.8 * plan.nnz && plan.computed > 0.2 * plan.nnz, `a mix of shared and own entries (${plan.computed} of ${plan.nnz})`);
       assert.ok(plan.lcp.some((l, i) => i > 0 && l === 0) && plan.lcp.some((l) => l >= 3), 'rows that share nothing and rows that share several entries');
-      for (const hidden of [[5], [8], [13], [19, 6], [16, 9], [11, 24]]) {
-        const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden}`;
-        const layout = mlpLayout(INPUTS, hidden);
+      for (const [hidden, chunkRows] of [[[5], undefined], [[8], 50], [[13], undefined], [[19, 6], 50], [[16, 9], 31], [[11, 24], undefined], [[32], 50]] as const) {
+        const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden} chunks of ${chunkRows ?? 'all'} rows`;
+        const layout = mlpLayout(INPUTS, [...hidden]);
         const reference = new MlpShard(A, b, layout, 0, { kernels: 'js' });
-        const kernel = createMlpWasmKernel(A, b, layout, 'always');
+        const kernel = createMlpWasmKernel(A, b, layout, 'always', chunkRows);
         assert.ok(kernel, 'wasm kernel');
         assert.equal(kernel.rowPrefix, true, `${label}: the kernel uses the plan`);
         assert.equal(kernel.binary, !valued);
@@ -116,7 +116,24 @@ test('wasm full passes along the row-prefix plan = JS reference bit for bit (sha
       }
     }
   }
-  assert.equal(plannedShards, 24);
+  assert.equal(plannedShards, 28);
+});
+
+test('row-prefix plan in chunks: the rows of each chunk in its own positions, ordered among themselves, lcp 0 at each chunk start', () => {
+  const { A } = prefixRows(157, 3, false);
+  const whole = rowPrefixPlan(A, true);
+  const chunked = rowPrefixPlan(A, true, 50);
+  assert.ok(whole && chunked);
+  assert.equal(whole.chunkRows, 157);
+  assert.equal(chunked.chunkRows, 50);
+  for (let i = 0; i < 157; i++) {
+    assert.equal(Math.floor(chunked.order[i] / 50), Math.floor(i / 50), `position ${i} holds a row of its chunk`);
+    if (i % 50 === 0) assert.equal(chunked.lcp[i], 0, `chunk start ${i}`);
+  }
+  assert.deepEqual([...chunked.order].sort((p, q) => p - q), Array.from({ length: 157 }, (_, r) => r), 'every row once');
+  assert.ok(chunked.lcp.some((l, i) => i % 50 !== 0 && l >= 2), 'rows share prefixes within chunks');
+  assert.ok(chunked.computed >= whole.computed, `a chunk's trie shares less (${chunked.computed} vs ${whole.computed})`);
+  assert.throws(() => rowPrefixPlan(A, true, 0), /chunkRows must be a positive integer, got 0/);
 });
 
 test('row-prefix plan on real one-hot rows (mushrooms) and its choice: auto uses it where it pays, never keeps the row loop', () => {

@@ -8,7 +8,7 @@
  * The kernel's exp and log1p are fdlibm's, bit for bit V8's Math.exp and Math.log1p that the JS
  * reference loop calls (./assembly/fdlibm.ts), which makes its results bitwise the reference's.
  * Where a shard's rows share enough prefixes (chosenPlan), its instance also holds the row-prefix plan
- * and an N × h₁ buffer, and full passes compute the first layer along the plan (same bits).
+ * and a buffer of one chunk's z1 (chunk rows × h₁), and full passes compute the first layer along the plan, chunk by chunk (same bits).
  */
 import { allOnes, layOut, wasmModuleLoader, type CompiledModule, type WasmMemory } from './wasm-module.js';
 import type { CsrMatrix } from '../data/types.js';
@@ -44,27 +44,38 @@ const D = {
 } as const;
 
 /** Entries of the plan table (must match PL_* in src/backends/assembly/mlp.ts). */
-const PLAN_ENTRIES = ['rows', 'order', 'lcp', 'suffixStart', 'suffixCols', 'suffixValues', 'prefix', 'z1Rows'] as const;
+const PLAN_ENTRIES = ['rows', 'order', 'lcp', 'suffixStart', 'suffixCols', 'suffixValues', 'prefix', 'z1Rows', 'chunkRows'] as const;
 
 /**
  * Full passes take the first layer's forward from the row-prefix plan (`auto`) when its trie holds at
- * most this share of the non-zeros (computed / nnz) and the rows' z1 buffer (N × h₁ doubles) at most
- * ROW_PREFIX_MAX_Z1_BYTES. Both measured (docs/performance.md "The mlp cases"): at shares of 0.62–0.73
- * the plan gained 1–6 % or lost 1–2 %, at 0.2–0.48 it gained 3–17 %; a z1 buffer beyond the caches
- * (w8a 12.7 MB, a9a with h₁ = 64 16.7 MB) made the whole gradient 6–14 % slower.
+ * most this share of the non-zeros (computed / nnz, the trie taken per chunk). Measured (docs/performance.md
+ * "The mlp cases"): at shares of 0.62–0.73 the plan gained 1–6 % or lost 1–2 %, at 0.2–0.48 it gained 3–17 %.
  */
 export const ROW_PREFIX_MAX_SHARE = 0.6;
-export const ROW_PREFIX_MAX_Z1_BYTES = 8 * 2 ** 20;
+/**
+ * The plan is taken in chunks of rows whose z1 (chunk rows × h₁ doubles) fills at most this many bytes,
+ * so that the buffer stays in the caches between the chunk's sweep and its rows' passes. One buffer of
+ * all rows' z1 beyond ~8 MB (w8a 12.7 MB, a9a with h₁ = 64 16.7 MB) made the whole gradient 6–14 %
+ * slower, and a9a's 8.3 MB at h₁ = 32 moved between 5.1 and 7.8 ms per gradient from process to process
+ * (the 32 MB L3 is shared); chunks keep less sharing (docs/performance.md, "Runs 24–").
+ */
+export const ROW_PREFIX_CHUNK_BYTES = 2 * 2 ** 20;
 
 /** Whether a kernel uses the row-prefix plan: by the measured rule (`auto`), or forced (tests, perf). */
 export type RowPrefixChoice = 'auto' | 'always' | 'never';
 
-/** The plan a kernel uses for this shard, or undefined (see ROW_PREFIX_MAX_SHARE). */
-function chosenPlan(A: CsrMatrix, h1: number, binary: boolean, choice: RowPrefixChoice): RowPrefixPlan | undefined {
+/** Rows per chunk of the plan for a first layer of h₁ units (ROW_PREFIX_CHUNK_BYTES). */
+export function planChunkRows(h1: number): number {
+  return Math.max(1, Math.floor(ROW_PREFIX_CHUNK_BYTES / (8 * h1)));
+}
+
+/**
+ * The plan a kernel uses for this shard, or undefined (see ROW_PREFIX_MAX_SHARE); chunks of
+ * `chunkRows` rows (tests choose them; by default planChunkRows).
+ */
+function chosenPlan(A: CsrMatrix, h1: number, binary: boolean, choice: RowPrefixChoice, chunkRows: number): RowPrefixPlan | undefined {
   if (choice === 'never') return undefined;
-  // the size test first: it skips the plan's sort where the buffer alone rules it out
-  if (choice === 'auto' && 8 * A.rows * h1 > ROW_PREFIX_MAX_Z1_BYTES) return undefined;
-  const plan = rowPrefixPlan(A, binary);
+  const plan = rowPrefixPlan(A, binary, chunkRows);
   if (plan === undefined || choice === 'always') return plan;
   return plan.computed <= ROW_PREFIX_MAX_SHARE * plan.nnz ? plan : undefined;
 }
@@ -81,6 +92,7 @@ function writePlan(buffer: ArrayBuffer, ptr: Record<string, number>, A: CsrMatri
     table[i] = ptr[name];
   });
   table[0] = rows;
+  table[PLAN_ENTRIES.indexOf('chunkRows')] = plan.chunkRows;
   new Int32Array(buffer, ptr.order, rows).set(plan.order);
   new Int32Array(buffer, ptr.lcp, rows).set(plan.lcp);
   const { start, entries } = suffixEntries(plan, A);
@@ -264,11 +276,14 @@ export class MlpWasmKernel {
   /** Whether full passes (loss, gradient) compute the first layer along the row-prefix plan. */
   readonly rowPrefix: boolean;
 
-  constructor(compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto') {
+  constructor(
+    compiledModule: CompiledModule, A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto',
+    chunkRows: number = planChunkRows(layout.sizes[1]),
+  ) {
     const h1 = layout.sizes[1];
     const binary = allOnes(A.values.subarray(0, A.rowPtr[A.rows]));
-    // The plan costs one sort of the rows (~50 ms on a9a or w8a) and N × h₁ doubles for the rows' z1.
-    const plan = chosenPlan(A, h1, binary, rowPrefix);
+    // The plan costs one sort of the rows (~50 ms on a9a or w8a) and a chunk's rows × h₁ doubles for their z1.
+    const plan = chosenPlan(A, h1, binary, rowPrefix, chunkRows);
     const planBytes: Record<string, number> = plan
       ? {
         plan: 4 * PLAN_ENTRIES.length,
@@ -278,7 +293,7 @@ export class MlpWasmKernel {
         suffixCols: 4 * plan.computed,
         suffixValues: binary ? 0 : 8 * plan.computed,
         prefix: 8 * (plan.maxLength + 1) * h1,
-        z1Rows: 8 * A.rows * h1,
+        z1Rows: 8 * plan.chunkRows * h1,
       }
       : {};
     const blocks = blockedColumns(A, h1);
@@ -431,7 +446,9 @@ export function createMlpWasmCoordinateKernel(A: CsrMatrix, b: Float64Array, lay
 }
 
 /** A kernel for this shard, or undefined when WebAssembly or the compiled module is unavailable. */
-export function createMlpWasmKernel(A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto'): MlpWasmKernel | undefined {
+export function createMlpWasmKernel(
+  A: CsrMatrix, b: Float64Array, layout: MlpKernelLayout, rowPrefix: RowPrefixChoice = 'auto', chunkRows?: number,
+): MlpWasmKernel | undefined {
   const m = loadModule();
-  return m ? new MlpWasmKernel(m, A, b, layout, rowPrefix) : undefined;
+  return m ? new MlpWasmKernel(m, A, b, layout, rowPrefix, chunkRows) : undefined;
 }

@@ -115,8 +115,14 @@ const PL_SUFFIX_COLS = 4;
 const PL_SUFFIX_VALUES = 5;
 /** P: (maxLength + 1) × h1 f64, P[0] the bias. */
 const PL_PREFIX = 6;
-/** Every row's z1, N × h1 f64 (row-major). */
+/** The rows' z1 of one chunk, chunkRows × h1 f64 (row-major, row r at r − the chunk's first row). */
 const PL_Z1_ROWS = 7;
+/**
+ * Rows per chunk: the plan orders the rows of each chunk [c·chunkRows, (c + 1)·chunkRows) apart (plan
+ * positions = the chunk's rows, lcp 0 at its first), so that the z1 buffer holds one chunk and stays
+ * in the caches (../row-prefix.ts).
+ */
+const PL_CHUNK_ROWS = 8;
 
 @inline
 function di(desc: usize, i: i32): i32 {
@@ -158,12 +164,20 @@ function firstLayerSums(
     let a6 = v128.load(pp, 96);
     let a7 = v128.load(pp, 112);
     const colBase = f64At(wT, w1 + c);
+    const pz = f64At(z, c);
     for (let k = from; k < to; k++) {
       const j = load<i32>(cols + (<usize>k << 2));
       const pw = colBase + (<usize>(j * h1) << 3);
+      // The reference multiplies by the value 1 on binary data, which changes no bit. The first sums
+      // (one on binary data, two otherwise) are stored before the other rows' loads — the prefix's own
+      // store, or into z, rewritten after the loop: a store keeps the loads after it in order, so that
+      // at most seven (six) loaded rows are live beside the eight sums (and the value's splat) in V8's
+      // fifteen vector registers; without it V8 loads all eight first and spills a sum on every entry.
+      if (keepPrefix) pp += stride;
+      const ph = keepPrefix ? pp : pz;
       if (binary) {
-        // the reference multiplies by the value 1, which changes no bit
         a0 = f64x2.add(a0, v128.load(pw));
+        v128.store(ph, a0);
         a1 = f64x2.add(a1, v128.load(pw, 16));
         a2 = f64x2.add(a2, v128.load(pw, 32));
         a3 = f64x2.add(a3, v128.load(pw, 48));
@@ -175,6 +189,8 @@ function firstLayerSums(
         const va = f64x2.splat(load<f64>(f64At(values, k)));
         a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
         a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+        v128.store(ph, a0);
+        v128.store(ph, a1, 16);
         a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
         a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
         a4 = f64x2.add(a4, f64x2.mul(v128.load(pw, 64), va));
@@ -183,9 +199,7 @@ function firstLayerSums(
         a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
       }
       if (keepPrefix) {
-        pp += stride;
-        v128.store(pp, a0);
-        v128.store(pp, a1, 16);
+        if (binary) v128.store(pp, a1, 16);
         v128.store(pp, a2, 32);
         v128.store(pp, a3, 48);
         v128.store(pp, a4, 64);
@@ -194,7 +208,6 @@ function firstLayerSums(
         v128.store(pp, a7, 112);
       }
     }
-    const pz = f64At(z, c);
     v128.store(pz, a0);
     v128.store(pz, a1, 16);
     v128.store(pz, a2, 32);
@@ -265,7 +278,8 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
 
 
 /**
- * z1 of every row into z1Rows[r·h1 ..], in the plan's order. P[m] (prefix + m·h1) holds the partial
+ * z1 of the rows of plan positions [first, end) — one chunk, whose rows are first … end − 1 — into
+ * z1Rows[(r − first)·h1 ..], in the plan's order. P[m] (prefix + m·h1) holds the partial
  * sums after the first m entries of the current row, P[0] = the bias: row order[i] shares its first
  * lcp[i] entries with the row before, so it starts from P[lcp[i]] and adds only its own suffix (read
  * from the plan's suffix stream), storing each P[m] on the way for the rows after it. Every unit starts
@@ -273,8 +287,7 @@ function forwardFirst(h1: i32, z1: usize, bias: usize, wT: usize, w1: i32, colId
  * element is bitwise forwardFirst's.
  */
 @inline
-function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32, binary: bool): void {
-  const rows = pl(plan, PL_ROWS);
+function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32, binary: bool, first: i32, end: i32): void {
   const order = <usize>pl(plan, PL_ORDER);
   const lcp = <usize>pl(plan, PL_LCP);
   const suffixStart = <usize>pl(plan, PL_SUFFIX_START);
@@ -284,12 +297,12 @@ function firstLayerByPlan(plan: usize, h1: i32, bias: usize, wT: usize, w1: i32,
   const z1Rows = <usize>pl(plan, PL_Z1_ROWS);
   const stride = <usize>h1 << 3;
   for (let u = 0; u < h1; u++) store<f64>(f64At(prefix, u), load<f64>(f64At(bias, u)));
-  for (let i = 0; i < rows; i++) {
+  for (let i = first; i < end; i++) {
     const r = load<i32>(order + (<usize>i << 2));
     const shared = load<i32>(lcp + (<usize>i << 2));
     const from = load<i32>(suffixStart + (<usize>i << 2));
     const to = load<i32>(suffixStart + (<usize>i << 2), 4);
-    firstLayerSums(h1, z1Rows + <usize>r * stride, prefix + <usize>shared * stride, wT, w1, cols, values, from, to, binary, true, stride);
+    firstLayerSums(h1, z1Rows + <usize>(r - first) * stride, prefix + <usize>shared * stride, wT, w1, cols, values, from, to, binary, true, stride);
   }
 }
 
@@ -349,12 +362,17 @@ function forwardDense(nIn: i32, nOut: i32, cur: usize, bias: usize, prev: usize,
     let a7 = v128.load(f64At(bias, c), 112);
     let pw = f64At(wT, off + c);
     const stride = <usize>nOut << 3;
+    const pc = f64At(cur, c);
     for (let v = 0; v < nIn; v++, pw += stride) {
       const pv = f64At(prev, v);
       if (!positiveBits(load<u64>(pv))) continue;
       const va = v128.load64_splat(pv);
       a0 = f64x2.add(a0, f64x2.mul(v128.load(pw), va));
       a1 = f64x2.add(a1, f64x2.mul(v128.load(pw, 16), va));
+      // the first two sums stored (to cur, rewritten after the loop) before the other loads, as in
+      // firstLayerSums: six loaded rows live beside the eight sums and the splat, no spill
+      v128.store(pc, a0);
+      v128.store(pc, a1, 16);
       a2 = f64x2.add(a2, f64x2.mul(v128.load(pw, 32), va));
       a3 = f64x2.add(a3, f64x2.mul(v128.load(pw, 48), va));
       a4 = f64x2.add(a4, f64x2.mul(v128.load(pw, 64), va));
@@ -362,7 +380,6 @@ function forwardDense(nIn: i32, nOut: i32, cur: usize, bias: usize, prev: usize,
       a6 = f64x2.add(a6, f64x2.mul(v128.load(pw, 96), va));
       a7 = f64x2.add(a7, f64x2.mul(v128.load(pw, 112), va));
     }
-    const pc = f64At(cur, c);
     v128.store(pc, a0);
     v128.store(pc, a1, 16);
     v128.store(pc, a2, 32);
@@ -575,11 +592,11 @@ function transposeWeights(desc: usize): void {
 
 /**
  * Forward pass of row r; leaves every layer's pre-activations in z, the first layer's at z1 (returned
- * by firstOf), and returns the logit. z1Rows = 0: z1 is computed here (forwardFirst) into z; else it is
- * row r's z1 that firstLayerByPlan left in z1Rows, used where it is.
+ * by firstOf), and returns the logit. z1Row = 0: z1 is computed here (forwardFirst) into z; else it is
+ * the address of row r's z1, which firstLayerByPlan left in the chunk's buffer, used where it is.
  */
 @inline
-function forwardRow(desc: usize, r: i32, binary: bool, z1Rows: usize = 0): f64 {
+function forwardRow(desc: usize, r: i32, binary: bool, z1Row: usize = 0): f64 {
   const layers = di(desc, D_LAYERS);
   const rowPtr = <usize>di(desc, D_ROW_PTR);
   const colIdx = <usize>di(desc, D_COL_IDX);
@@ -591,8 +608,8 @@ function forwardRow(desc: usize, r: i32, binary: bool, z1Rows: usize = 0): f64 {
   const bOff = wOff + layers;
   const zOff = bOff + layers;
   const h1 = di(desc, D_SIZES + 1);
-  const z1 = firstOf(desc, r, z1Rows);
-  if (z1Rows == 0) {
+  const z1 = firstOf(desc, z1Row);
+  if (z1Row == 0) {
     const start = load<i32>(rowPtr + (<usize>r << 2));
     const end = load<i32>(rowPtr + (<usize>r << 2), 4);
     forwardFirst(h1, z1, f64At(x, di(desc, bOff)), wT, di(desc, wOff), colIdx, values, start, end, binary);
@@ -613,12 +630,11 @@ function forwardRow(desc: usize, r: i32, binary: bool, z1Rows: usize = 0): f64 {
   return layers == 1 ? load<f64>(z1) : load<f64>(f64At(zBase, di(desc, zOff + layers - 1)));
 }
 
-/** Where row r's first-layer pre-activations are: in z, or (z1Rows ≠ 0) in the plan pass's rows. */
+/** Where the row's first-layer pre-activations are: in z, or at z1Row (≠ 0) in the plan chunk's buffer. */
 @inline
-function firstOf(desc: usize, r: i32, z1Rows: usize): usize {
+function firstOf(desc: usize, z1Row: usize): usize {
   const layers = di(desc, D_LAYERS);
-  const h1 = di(desc, D_SIZES + 1);
-  return z1Rows != 0 ? f64At(z1Rows, r * h1) : f64At(<usize>di(desc, D_Z), di(desc, D_SIZES + 3 * layers + 1));
+  return z1Row != 0 ? z1Row : f64At(<usize>di(desc, D_Z), di(desc, D_SIZES + 3 * layers + 1));
 }
 
 /**
@@ -627,7 +643,7 @@ function firstOf(desc: usize, r: i32, z1Rows: usize): usize {
  * are allocated apart from the forward pass's loops in run (inlined there, the integer test on δ = 0
  * in backDense made V8 spill in forwardDense: a9a 64,32 +10 %; apart, −3 to −4 %).
  */
-function backwardDenseLayers(desc: usize, r: i32, z1Rows: usize): void {
+function backwardDenseLayers(desc: usize, z1Row: usize): void {
   const layers = di(desc, D_LAYERS);
   const x = <usize>di(desc, D_X);
   const out = <usize>di(desc, D_OUT);
@@ -641,7 +657,7 @@ function backwardDenseLayers(desc: usize, r: i32, z1Rows: usize): void {
     const nOut = di(desc, D_SIZES + l + 1);
     const dl = f64At(dBase, di(desc, zOff + l));
     const below = f64At(dBase, di(desc, zOff + l - 1));
-    const a = l == 1 ? firstOf(desc, r, z1Rows) : f64At(zBase, di(desc, zOff + l - 1));
+    const a = l == 1 ? firstOf(desc, z1Row) : f64At(zBase, di(desc, zOff + l - 1));
     const off = di(desc, wOff + l);
     const bo = di(desc, bOff + l);
     addInto(f64At(out, bo), dl, nOut);
@@ -654,8 +670,9 @@ function backwardDenseLayers(desc: usize, r: i32, z1Rows: usize): void {
  * 3: the number of rows whose sign (z ≥ 0 → +1) matches b. Rows: rowList[0..count) when `useList`,
  * else 0..count−1. The gradient (scaled by `scale` per row) is written to out, zeroed first.
  * A full pass (no row list, count = every row) of modes 0–2 on a shard with a row-prefix plan computes
- * every row's z1 first (firstLayerByPlan), then runs the same row loop taking z1 from there: the bits
- * are the same, the first layer's forward work is the plan's trie size instead of nnz.
+ * the z1 of each chunk's rows first (firstLayerByPlan) as the row loop reaches the chunk, and takes z1
+ * from there: the bits are the same, the first layer's forward work is the plan's trie size instead
+ * of nnz.
  */
 export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32): f64 {
   const layers = di(desc, D_LAYERS);
@@ -681,13 +698,8 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   const plan = <usize>di(desc, D_PLAN);
   const planned = plan != 0 && !useList && mode != 3 && count == pl(plan, PL_ROWS);
   const z1Rows: usize = planned ? <usize>pl(plan, PL_Z1_ROWS) : 0;
-  if (planned) {
-    const w1 = di(desc, wOff);
-    const bias = f64At(x, di(desc, bOff));
-    const wT = <usize>di(desc, D_WT);
-    if (binary) firstLayerByPlan(plan, h1, bias, wT, w1, true);
-    else firstLayerByPlan(plan, h1, bias, wT, w1, false);
-  }
+  const chunkRows = planned ? pl(plan, PL_CHUNK_ROWS) : 0;
+  let inChunk = 0;
   if (grad) {
     // d = the last bias offset + 1 (the output bias is the last parameter)
     const d = di(desc, bOff + layers - 1) + 1;
@@ -705,7 +717,21 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
   const lossTerms = <usize>di(desc, D_LOSS_TERMS);
   for (let i = 0; i < count; i++) {
     const r = useList ? load<i32>(rowList + (<usize>i << 2)) : i;
-    const logit = planned ? forwardRow(desc, r, binary, z1Rows) : binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
+    let z1Row: usize = 0;
+    if (planned) {
+      if (inChunk == 0) {
+        // the chunk's z1, rows r … r + chunkRows − 1 (plan positions = rows within a chunk)
+        const w1 = di(desc, wOff);
+        const bias = f64At(x, di(desc, bOff));
+        const wT = <usize>di(desc, D_WT);
+        const end = min(count, r + chunkRows);
+        if (binary) firstLayerByPlan(plan, h1, bias, wT, w1, true, r, end);
+        else firstLayerByPlan(plan, h1, bias, wT, w1, false, r, end);
+      }
+      z1Row = z1Rows + <usize>(inChunk * h1) * 8;
+      inChunk = inChunk + 1 == chunkRows ? 0 : inChunk + 1;
+    }
+    const logit = planned ? forwardRow(desc, r, binary, z1Row) : binary ? forwardRow(desc, r, true) : forwardRow(desc, r, false);
     const br = load<f64>(f64At(bPtr, r));
     if (mode == 3) {
       const predicted: f64 = logit >= 0 ? 1 : -1;
@@ -726,7 +752,7 @@ export function run(desc: usize, count: i32, useList: i32, scale: f64, mode: i32
     }
     if (!grad) continue;
     store<f64>(f64At(dBase, di(desc, zOff + layers - 1)), -br * sig * scale);
-    backwardDenseLayers(desc, r, z1Rows);
+    backwardDenseLayers(desc, z1Row);
     const d1 = f64At(dBase, di(desc, zOff));
     const b1 = di(desc, bOff);
     addInto(f64At(out, b1), d1, h1);
