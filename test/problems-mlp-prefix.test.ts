@@ -77,11 +77,11 @@ test('wasm full passes along the row-prefix plan = JS reference bit for bit (sha
       assert.ok(plan, 'the test data shares prefixes');
       assert.ok(plan.computed < 0.8 * plan.nnz && plan.computed > 0.2 * plan.nnz, `a mix of shared and own entries (${plan.computed} of ${plan.nnz})`);
       assert.ok(plan.lcp.some((l, i) => i > 0 && l === 0) && plan.lcp.some((l) => l >= 3), 'rows that share nothing and rows that share several entries');
-      for (const [hidden, chunkRows] of [[[5], undefined], [[8], 50], [[13], undefined], [[19, 6], 50], [[16, 9], 31], [[11, 24], undefined], [[32], 50]] as const) {
-        const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden} chunks of ${chunkRows ?? 'all'} rows`;
-        const layout = mlpLayout(INPUTS, [...hidden]);
+      for (const hidden of [[5], [8], [13], [19, 6], [16, 9], [11, 24]]) {
+        const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden}`;
+        const layout = mlpLayout(INPUTS, hidden);
         const reference = new MlpShard(A, b, layout, 0, { kernels: 'js' });
-        const kernel = createMlpWasmKernel(A, b, layout, 'always', chunkRows);
+        const kernel = createMlpWasmKernel(A, b, layout, 'always');
         assert.ok(kernel, 'wasm kernel');
         assert.equal(kernel.rowPrefix, true, `${label}: the kernel uses the plan`);
         assert.equal(kernel.binary, !valued);
@@ -116,7 +116,7 @@ test('wasm full passes along the row-prefix plan = JS reference bit for bit (sha
       }
     }
   }
-  assert.equal(plannedShards, 28);
+  assert.equal(plannedShards, 24);
 });
 
 test('row-prefix plan in chunks: the rows of each chunk in its own positions, ordered among themselves, lcp 0 at each chunk start', () => {
@@ -134,6 +134,36 @@ test('row-prefix plan in chunks: the rows of each chunk in its own positions, or
   assert.ok(chunked.lcp.some((l, i) => i % 50 !== 0 && l >= 2), 'rows share prefixes within chunks');
   assert.ok(chunked.computed >= whole.computed, `a chunk's trie shares less (${chunked.computed} vs ${whole.computed})`);
   assert.throws(() => rowPrefixPlan(A, true, 0), /chunkRows must be a positive integer, got 0/);
+});
+
+test('wasm full passes along the row-prefix plan in chunks of rows (several, the last one partial) = JS reference bit for bit', () => {
+  assert.ok(mlpWasmAvailable(), `the mlp kernels are built by npm test: ${mlpWasmUnavailableReason()}`);
+  for (const valued of [true, false]) {
+    for (const [rows, seed] of [[157, 1], [64, 2]] as const) {
+      const { A, b } = prefixRows(rows, seed, valued);
+      for (const [hidden, chunkRows] of [[[8], 50], [[19, 6], 50], [[16, 9], 31], [[32], 7]] as const) {
+        const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden} chunks of ${chunkRows} rows`;
+        const layout = mlpLayout(INPUTS, [...hidden]);
+        const reference = new MlpShard(A, b, layout, 0, { kernels: 'js' });
+        const kernel = createMlpWasmKernel(A, b, layout, 'always', chunkRows);
+        assert.ok(kernel, 'wasm kernel');
+        assert.equal(kernel.rowPrefix, true, `${label}: the kernel uses the plan`);
+        const x = point(layout.d);
+        const invRows = 1 / rows;
+        const gj = new Float64Array(layout.d);
+        const lj = reference.referenceGradient(x, gj);
+        const gw = new Float64Array(layout.d);
+        const lw = kernel.accumulate(x, undefined, rows, invRows, true, gw) * invRows;
+        assert.ok(Object.is(lw, lj), `${label}: loss with the gradient ${lw} vs ${lj}`);
+        assertSameBits(`${label} gradient`, gw, gj);
+        const go = new Float64Array(layout.d);
+        kernel.accumulate(x, undefined, rows, invRows, false, go);
+        assertSameBits(`${label} gradient only`, go, gj);
+        const loss = kernel.lossSum(x) * invRows;
+        assert.ok(Object.is(loss, reference.referenceLoss(x)), `${label}: loss ${loss} vs ${reference.referenceLoss(x)}`);
+      }
+    }
+  }
 });
 
 test('row-prefix plan on real one-hot rows (mushrooms) and its choice: auto uses it where it pays, never keeps the row loop', () => {
