@@ -136,31 +136,37 @@ test('row-prefix plan in chunks: the rows of each chunk in its own positions, or
   assert.throws(() => rowPrefixPlan(A, true, 0), /chunkRows must be a positive integer, got 0/);
 });
 
-test('wasm full passes along the row-prefix plan in chunks of rows (several, the last one partial) = JS reference bit for bit', () => {
+test('wasm full passes along the row-prefix plan in chunks of rows (several, the last one partial) = the row loop bit for bit (itself the JS reference, above)', () => {
   assert.ok(mlpWasmAvailable(), `the mlp kernels are built by npm test: ${mlpWasmUnavailableReason()}`);
+  /** Loss and gradient, the gradient alone, the loss alone, then loss and gradient again (each pass starts clean), in one vector. */
+  const fullPass = (kernel: NonNullable<ReturnType<typeof createMlpWasmKernel>>, x: Float64Array, rows: number): Float64Array => {
+    const d = x.length;
+    const out = new Float64Array(3 * d + 2);
+    out[0] = kernel.accumulate(x, undefined, rows, 1, true, out.subarray(1, 1 + d));
+    kernel.accumulate(x, undefined, rows, 1, false, out.subarray(1 + d, 1 + 2 * d));
+    out[1 + 2 * d] = kernel.lossSum(x);
+    kernel.accumulate(x, undefined, rows, 1, true, out.subarray(2 + 2 * d));
+    return out;
+  };
   for (const valued of [true, false]) {
     for (const [rows, seed] of [[157, 1], [64, 2]] as const) {
       const { A, b } = prefixRows(rows, seed, valued);
       for (const [hidden, chunkRows] of [[[8], 50], [[19, 6], 50], [[16, 9], 31], [[32], 7]] as const) {
         const label = `${valued ? 'valued' : 'binary'} rows=${rows} hidden=${hidden} chunks of ${chunkRows} rows`;
         const layout = mlpLayout(INPUTS, [...hidden]);
-        const reference = new MlpShard(A, b, layout, 0, { kernels: 'js' });
-        const kernel = createMlpWasmKernel(A, b, layout, 'always', chunkRows);
-        assert.ok(kernel, 'wasm kernel');
-        assert.equal(kernel.rowPrefix, true, `${label}: the kernel uses the plan`);
+        const chunked = createMlpWasmKernel(A, b, layout, 'always', chunkRows);
+        assert.ok(chunked?.rowPrefix, `${label}: the kernel uses the plan`);
         const x = point(layout.d);
-        const invRows = 1 / rows;
-        const gj = new Float64Array(layout.d);
-        const lj = reference.referenceGradient(x, gj);
-        const gw = new Float64Array(layout.d);
-        const lw = kernel.accumulate(x, undefined, rows, invRows, true, gw) * invRows;
-        assert.ok(Object.is(lw, lj), `${label}: loss with the gradient ${lw} vs ${lj}`);
-        assertSameBits(`${label} gradient`, gw, gj);
-        const go = new Float64Array(layout.d);
-        kernel.accumulate(x, undefined, rows, invRows, false, go);
-        assertSameBits(`${label} gradient only`, go, gj);
-        const loss = kernel.lossSum(x) * invRows;
-        assert.ok(Object.is(loss, reference.referenceLoss(x)), `${label}: loss ${loss} vs ${reference.referenceLoss(x)}`);
+        // the reference's loss and gradient (scale 1: sums over the rows) in the same four places
+        const reference = new MlpShard(A, b, layout, 0, { kernels: 'js' });
+        const g = new Float64Array(layout.d);
+        const loss = reference.referenceGradient(x, g) * rows;
+        for (let j = 0; j < g.length; j++) g[j] *= rows;
+        const rowLoop = createMlpWasmKernel(A, b, layout, 'never');
+        assert.ok(rowLoop && !rowLoop.rowPrefix);
+        const want = fullPass(rowLoop, x, rows);
+        assert.ok(Math.abs(want[0] - loss) <= 1e-12 * Math.abs(loss), `${label}: the row loop's loss is the reference's sum`);
+        assertSameBits(`${label}: chunked plan against the row loop`, fullPass(chunked, x, rows), want);
       }
     }
   }

@@ -14,7 +14,7 @@
 import type { CsrMatrix } from '../data/types.js';
 
 export interface RowPrefixPlan {
-  /** The rows in lexicographic order of their (column, value) sequences (ties: by row index). */
+  /** The rows, chunk by chunk, each chunk's in lexicographic order of their (column, value) sequences (ties: by row index). */
   readonly order: Int32Array;
   /** lcp[i]: number of leading entries row order[i] shares with row order[i − 1] (0 at each chunk's first position). */
   readonly lcp: Int32Array;
