@@ -76,8 +76,8 @@ test('perf produces one well-formed record per case, and a missing dataset is an
     baselines: false,
     onProgress: (m) => messages.push(m),
   });
-  assert.equal(records.length, 3, JSON.stringify(records.map((r) => [r.case, r.error])));
-  const [missing, gradient, gd] = records;
+  assert.equal(records.length, 4, JSON.stringify(records.map((r) => [r.case, r.error])));
+  const [missing, gradient, gd1, gd] = records;
   assert.equal(missing.case, 'dataset');
   assert.match(missing.error ?? '', /no-such-dataset/);
   assert.equal(gradient.case, 'gradient');
@@ -86,6 +86,9 @@ test('perf produces one well-formed record per case, and a missing dataset is an
   assert.ok(gradient.stats && gradient.stats.n >= 3 && gradient.stats.median > 0);
   assert.equal(gradient.baseline, undefined);
   assert.equal(gradient.ratio, undefined);
+  assert.equal(gd1.case, 'gd');
+  assert.equal(gd1.params, 'n=1');
+  assert.ok(gd1.stats && gd1.stats.median > 0);
   assert.equal(gd.case, 'gd');
   assert.equal(gd.params, 'n=20');
   assert.ok(gd.stats && gd.stats.median > 0);

@@ -77,6 +77,8 @@ const SCALE_METHODS: readonly { readonly method: string; readonly compressor: st
 export const TOPK_DIMS = [1e3, 1e4, 1e5, 1e6];
 /** Workers for gd / ef21 cases (issue 3) and the S-SGD cases (issue 5). */
 export const ITERATION_WORKERS = 20;
+/** gd on one worker (issue 13's first row: one full gradient and step against numpy) and on ITERATION_WORKERS. */
+const GD_WORKERS = [1, ITERATION_WORKERS];
 export const SSGD_WORKERS: Readonly<Record<string, readonly number[]>> = { mushrooms: [16], a9a: [16, 64], w8a: [16, 64] };
 const DEFAULT_SSGD_WORKERS = [16];
 const L2 = 1e-3;
@@ -371,17 +373,19 @@ function caseDefinitions(
         case 'ef21-topk':
         case 'cgd-imp-a':
         case 'ef21-hosvd': {
-          const setup: MethodSetup =
-            g === 'gd' ? { method: 'gd', compressor: 'identity', n: ITERATION_WORKERS, step: ds.invL }
-            : g === 'ef21-topk' ? { method: 'ef21', compressor: 'topk', n: ITERATION_WORKERS, k, step: ds.ef21Step }
-            : g === 'cgd-imp-a' ? { method: 'cgd', compressor: 'imp-a', n: 1, k, step: ds.invL }
-            : { method: 'ef21', compressor: 'hosvd', n: ITERATION_WORKERS, ranks: [HOSVD_RANK], step: ds.ef21Step };
-          const params = `n=${setup.n}` + (setup.k !== undefined ? ` k=${setup.k}` : '') + (setup.ranks ? ` r=${HOSVD_RANK}` : '');
-          defs.push({
-            ...base, params, unit: 'us',
-            numpyOp: { op: g, dataset: ds.name, n: setup.n, k: setup.k, r: HOSVD_RANK, dims: hosvdDims(d), step: setup.step, check_steps: CHECK_STEPS },
-            prepare: () => methodPrepared(ds, setup),
-          });
+          const setups: MethodSetup[] =
+            g === 'gd' ? GD_WORKERS.map((n) => ({ method: 'gd', compressor: 'identity', n, step: ds.invL }))
+            : g === 'ef21-topk' ? [{ method: 'ef21', compressor: 'topk', n: ITERATION_WORKERS, k, step: ds.ef21Step }]
+            : g === 'cgd-imp-a' ? [{ method: 'cgd', compressor: 'imp-a', n: 1, k, step: ds.invL }]
+            : [{ method: 'ef21', compressor: 'hosvd', n: ITERATION_WORKERS, ranks: [HOSVD_RANK], step: ds.ef21Step }];
+          for (const setup of setups) {
+            const params = `n=${setup.n}` + (setup.k !== undefined ? ` k=${setup.k}` : '') + (setup.ranks ? ` r=${HOSVD_RANK}` : '');
+            defs.push({
+              ...base, params, unit: 'us',
+              numpyOp: { op: g, dataset: ds.name, n: setup.n, k: setup.k, r: HOSVD_RANK, dims: hosvdDims(d), step: setup.step, check_steps: CHECK_STEPS },
+              prepare: () => methodPrepared(ds, setup),
+            });
+          }
           break;
         }
         case 'imp-a':
