@@ -262,6 +262,45 @@ function writeWinners(keys: usize, list: usize, vals: usize, count: i32, t: f64,
   let c = 0;
   const withValues = outValues != 0;
   if (list != 0) {
+    // First every candidate ≥ t, counting those equal to t: when exactly `need` are (ties are rare),
+    // that is the answer, found without the tie bookkeeping's chain through `need` (one add per key
+    // instead of four dependent steps); otherwise the exact pass below rewrites out from the start.
+    // out and outValues hold n entries, so the stores past k − 1 that this pass can make stay inside them.
+    let eq = 0;
+    for (; c + 4 <= count; c += 4) {
+      const r0 = load<f64>(at8(vals, c));
+      const r1 = load<f64>(at8(vals, c), 8);
+      const r2 = load<f64>(at8(vals, c), 16);
+      const r3 = load<f64>(at8(vals, c), 24);
+      const u0 = transform(r0, byAbs);
+      const u1 = transform(r1, byAbs);
+      const u2 = transform(r2, byAbs);
+      const u3 = transform(r3, byAbs);
+      store<i32>(at4(out, w), load<i32>(at4(list, c)));
+      if (withValues) store<f64>(at8(outValues, w), r0);
+      w += <i32>(u0 >= t);
+      store<i32>(at4(out, w), load<i32>(at4(list, c), 4));
+      if (withValues) store<f64>(at8(outValues, w), r1);
+      w += <i32>(u1 >= t);
+      store<i32>(at4(out, w), load<i32>(at4(list, c), 8));
+      if (withValues) store<f64>(at8(outValues, w), r2);
+      w += <i32>(u2 >= t);
+      store<i32>(at4(out, w), load<i32>(at4(list, c), 12));
+      if (withValues) store<f64>(at8(outValues, w), r3);
+      w += <i32>(u3 >= t);
+      eq += <i32>(u0 == t) + <i32>(u1 == t) + <i32>(u2 == t) + <i32>(u3 == t);
+    }
+    for (; c < count; c++) {
+      const r = load<f64>(at8(vals, c));
+      const u = transform(r, byAbs);
+      store<i32>(at4(out, w), load<i32>(at4(list, c)));
+      if (withValues) store<f64>(at8(outValues, w), r);
+      w += <i32>(u >= t);
+      eq += <i32>(u == t);
+    }
+    if (eq == need) return;
+    w = 0;
+    c = 0;
     for (; c + 4 <= count; c += 4) {
       const i0 = load<i32>(at4(list, c));
       const i1 = load<i32>(at4(list, c), 4);
