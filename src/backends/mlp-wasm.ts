@@ -57,7 +57,7 @@ export const ROW_PREFIX_MAX_SHARE = 0.6;
  * so that the buffer stays in the caches between the chunk's sweep and its rows' passes. One buffer of
  * all rows' z1 beyond ~8 MB (w8a 12.7 MB, a9a with h₁ = 64 16.7 MB) made the whole gradient 6–14 %
  * slower, and a9a's 8.3 MB at h₁ = 32 moved between 5.1 and 7.8 ms per gradient from process to process
- * (the 32 MB L3 is shared); chunks keep less sharing (docs/performance.md, "Runs 24–34").
+ * (the 32 MB L3 is shared); chunks keep less sharing (docs/performance.md, "Runs 24–38").
  */
 export const ROW_PREFIX_CHUNK_BYTES = 2 * 2 ** 20;
 
