@@ -65,7 +65,7 @@ export const ROW_PREFIX_CHUNK_BYTES = 2 * 2 ** 20;
 export type RowPrefixChoice = 'auto' | 'always' | 'never';
 
 /** Rows per chunk of the plan for a first layer of h₁ units (ROW_PREFIX_CHUNK_BYTES). */
-export function planChunkRows(h1: number): number {
+function planChunkRows(h1: number): number {
   return Math.max(1, Math.floor(ROW_PREFIX_CHUNK_BYTES / (8 * h1)));
 }
 
